@@ -1,0 +1,234 @@
+"""Use cases of the accounts domain: users, memberships, sign-in and sessions. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from tenfour import ratelimit
+from tenfour.accounts import passwords, repository
+from tenfour.accounts.models import STAFF_ROLES, AuthSession, ClinicMembership, Role, User
+from tenfour.audit.service import Actor, record
+from tenfour.clinics import repository as clinics_repository
+from tenfour.core import policy as policy_core
+from tenfour.db import utcnow
+from tenfour.errors import Conflict, Problem, TooManyRequests, ValidationFailed
+
+LOGIN_FAILURE_BUCKET = "login_failure"
+GENERIC_LOGIN_ERROR = "The email or password is not right. Please try again."
+PATIENT_IDLE_TIMEOUT = timedelta(minutes=60)  # product choice: patients fill forms on a phone between calls
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)  # write last_seen_at at most once a minute per session
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValidationFailed.single(field, "email", str(error)) from None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    db: Session,
+    actor: Actor,
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    password: str | None,
+    clinic_ids: list[int] | None = None,
+) -> User:
+    """Create an account. Staff belong to one or more clinics; a patient account belongs to none."""
+    problems: list[Problem] = []
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        role_enum = None
+        problems.append(Problem("role", "enum", f"must be one of: {', '.join(r.value for r in Role)}"))
+    full_name = (full_name or "").strip()
+    if not full_name:
+        problems.append(Problem("full_name", "required", "is required"))
+    elif len(full_name) > 120:
+        problems.append(Problem("full_name", "max_length", "must be at most 120 characters"))
+    try:
+        email = normalize_email(email)
+    except ValidationFailed as error:
+        problems.extend(error.problems)
+    clinic_ids = sorted(set(clinic_ids or []))
+    for clinic_id in clinic_ids:
+        if clinics_repository.by_id(db, clinic_id) is None:
+            problems.append(Problem("clinic", "exists", f"clinic {clinic_id} does not exist"))
+    if role_enum in STAFF_ROLES and not clinic_ids:
+        problems.append(Problem("clinic", "required", "staff must belong to at least one clinic"))
+    if role_enum == Role.PATIENT and clinic_ids:
+        problems.append(Problem("clinic", "not_allowed", "patient accounts are linked through their record"))
+    if password is not None:
+        try:
+            passwords.check_password_rules(password)
+        except ValidationFailed as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ValidationFailed("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+    if repository.user_by_email(db, email) is not None:
+        raise Conflict("An account with this email already exists.", [Problem("email", "unique", "is taken")])
+    user = User(
+        email=email,
+        full_name=full_name,
+        role=role_enum.value,  # type: ignore[union-attr]
+        password_hash=passwords.hash_password(password) if password else None,
+    )
+    user.memberships = [ClinicMembership(clinic_id=cid) for cid in clinic_ids]
+    db.add(user)
+    db.flush()
+    record(db, actor, "user.create", clinic_id=clinic_ids[0] if clinic_ids else None, record_type="user",
+           record_id=user.id, detail={"email": email, "role": user.role, "clinic_ids": clinic_ids})
+    return user
+
+
+def set_password(db: Session, actor: Actor, user: User, password: str) -> None:
+    passwords.check_password_rules(password)
+    user.password_hash = passwords.hash_password(password)
+    db.flush()
+    record(db, actor, "user.password_set", record_type="user", record_id=user.id)
+
+
+def set_active(db: Session, actor: Actor, user: User, active: bool) -> None:
+    user.is_active = active
+    if not active:
+        end_all_sessions(db, user)
+    db.flush()
+    record(db, actor, "user.activate" if active else "user.deactivate", record_type="user", record_id=user.id)
+
+
+def set_memberships(db: Session, actor: Actor, user: User, clinic_ids: list[int]) -> None:
+    if user.role == Role.PATIENT:
+        raise ValidationFailed.single("clinic", "not_allowed", "patient accounts have no clinic memberships")
+    if not clinic_ids:
+        raise ValidationFailed.single("clinic", "required", "staff must belong to at least one clinic")
+    before = sorted(user.clinic_ids)
+    wanted = set(clinic_ids)
+    user.memberships = [m for m in user.memberships if m.clinic_id in wanted] + [
+        ClinicMembership(clinic_id=cid) for cid in sorted(wanted - user.clinic_ids)
+    ]
+    db.flush()
+    record(db, actor, "user.memberships", record_type="user", record_id=user.id,
+           detail={"before": before, "after": sorted(wanted)})
+
+
+@dataclass
+class LoginOutcome:
+    user: User | None
+    token: str | None = None
+    session: AuthSession | None = None
+    error: str | None = None
+    retry_after_s: int | None = None
+
+
+def attempt_login(
+    db: Session, *, email: str, password: str, kind: str, ip_address: str | None, user_agent: str | None,
+    max_failures: int, window: timedelta,
+) -> LoginOutcome:
+    """Check credentials and open a session. Failures are counted, not raised, so the count is committed.
+
+    One generic message for an unknown email and a wrong password; repeated failures per account and per
+    address are refused for a while (the answer is the same whether or not the account exists).
+    """
+    email_key = (email or "").strip().lower()[:254]
+    for key in (f"email:{email_key}", f"ip:{ip_address or '-'}"):
+        limit = max_failures if key.startswith("email:") else max_failures * 4
+        wait = ratelimit.is_limited(db, LOGIN_FAILURE_BUCKET, key, limit, window)
+        if wait is not None:
+            raise TooManyRequests(retry_after_s=wait)
+    user = repository.user_by_email(db, email_key) if email_key else None
+    ok = passwords.verify_password(user.password_hash if user else None, password or "")
+    actor = Actor(user.id if user else None, email_key or "(no email)", user.role if user else None,
+                  ip_address, user_agent)
+    if not ok or user is None or not user.is_active:
+        ratelimit.hit(db, LOGIN_FAILURE_BUCKET, f"email:{email_key}")
+        ratelimit.hit(db, LOGIN_FAILURE_BUCKET, f"ip:{ip_address or '-'}")
+        record(db, actor, "auth.login_failed", detail={"kind": kind})
+        return LoginOutcome(user=None, error=GENERIC_LOGIN_ERROR)
+    if passwords.needs_rehash(user.password_hash or ""):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = utcnow()
+    token, session = open_session(db, user, kind=kind, ip_address=ip_address, user_agent=user_agent)
+    record(db, actor, "auth.login", record_type="user", record_id=user.id, detail={"kind": kind})
+    return LoginOutcome(user=user, token=token, session=session)
+
+
+def session_limits(db: Session, user: User) -> tuple[timedelta, timedelta]:
+    """(idle timeout, absolute lifetime) for a user: the strictest policy among their clinics."""
+    if user.role == Role.PATIENT:
+        lifetime_h = policy_core.default("security.session_lifetime_h")
+        return PATIENT_IDLE_TIMEOUT, timedelta(hours=lifetime_h)
+    overrides = clinics_repository.policy_overrides_for(db, user.clinic_ids) if user.clinic_ids else {}
+    values = [policy_core.resolve(o) for o in overrides.values()] or [policy_core.resolve({})]
+    idle = min(v["security.staff_idle_timeout_min"] for v in values)
+    lifetime = min(v["security.session_lifetime_h"] for v in values)
+    return timedelta(minutes=idle), timedelta(hours=lifetime)
+
+
+def open_session(
+    db: Session, user: User, *, kind: str, ip_address: str | None, user_agent: str | None
+) -> tuple[str, AuthSession]:
+    token = secrets.token_urlsafe(32)
+    _, lifetime = session_limits(db, user)
+    now = utcnow()
+    clinic_ids = sorted(user.clinic_ids)
+    session = AuthSession(
+        token_hash=hash_token(token), kind=kind, user_id=user.id, created_at=now, last_seen_at=now,
+        expires_at=now + lifetime, ip_address=ip_address, user_agent=(user_agent or "")[:300] or None,
+        active_clinic_id=clinic_ids[0] if clinic_ids else None,
+    )
+    db.add(session)
+    db.flush()
+    return token, session
+
+
+def resolve_session(db: Session, token: str, kind: str) -> AuthSession | None:
+    """The live session for a token, or None (unknown, ended, expired, idle too long, inactive user)."""
+    if not token or len(token) > 200:
+        return None
+    session = repository.session_by_token_hash(db, hash_token(token))
+    if session is None or session.kind != kind or session.ended_at is not None or not session.user.is_active:
+        return None
+    now = utcnow()
+    idle, _ = session_limits(db, session.user)
+    if now >= session.expires_at or now - session.last_seen_at > idle:
+        session.ended_at = now
+        db.flush()
+        return None
+    if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+        session.last_seen_at = now
+        db.flush()
+    return session
+
+
+def end_session(db: Session, session: AuthSession, actor: Actor) -> None:
+    if session.ended_at is None:
+        session.ended_at = utcnow()
+        db.flush()
+        record(db, actor, "auth.logout", record_type="user", record_id=session.user_id)
+
+
+def end_all_sessions(db: Session, user: User) -> None:
+    now = utcnow()
+    for session in db.query(AuthSession).filter(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None)):
+        session.ended_at = now
+    db.flush()
+
+
+def switch_clinic(db: Session, actor: Actor, session: AuthSession, clinic_id: int) -> None:
+    if clinic_id not in session.user.clinic_ids:
+        raise ValidationFailed.single("clinic", "membership", "you do not work in that clinic")
+    session.active_clinic_id = clinic_id
+    db.flush()
+    record(db, actor, "auth.switch_clinic", clinic_id=clinic_id, record_type="user", record_id=session.user_id)

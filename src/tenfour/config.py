@@ -1,0 +1,80 @@
+"""Settings from the environment (prefix ``TENFOUR_``), read through ``get_settings()`` — never at import time."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never protect a production deployment.
+INSECURE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "tenfour"})
+SECRET_FILE_NAME = "secret_key"  # noqa: S105 - a file name
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is configured in a way that is unsafe or cannot work."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENFOUR_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Field(default=Path("data"), description="Folder for the SQLite database and the secret key")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite file in data_dir if unset")
+    secret_key: str | None = Field(default=None, description="Signing key; generated into data_dir if unset")
+    # Cookies get the Secure flag when the app is served over HTTPS (directly or behind a proxy that says so).
+    force_secure_cookies: bool = False
+    trusted_proxies: str = "127.0.0.1"
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "TenFour <no-reply@tenfour.invalid>"
+    login_max_failures: int = Field(default=5, ge=1, description="Failures per account or address before slowing")
+    login_failure_window_min: int = Field(default=15, ge=1)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'tenfour.db'}"
+
+    def effective_secret_key(self) -> str:
+        """The signing key: from the environment, else from the data folder (created on first run).
+
+        Production refuses to start without a strong, explicit or stored key.
+        """
+        if self.secret_key is not None:
+            key = self.secret_key
+        else:
+            path = self.data_dir / SECRET_FILE_NAME
+            if path.exists():
+                key = path.read_text().strip()
+            elif self.is_production:
+                raise ConfigurationError(
+                    f"No secret key: set TENFOUR_SECRET_KEY or put one in {path} before starting in production"
+                )
+            else:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                key = secrets.token_urlsafe(48)
+                path.write_text(key + "\n")
+                path.chmod(0o600)
+        if self.is_production and (key.strip().lower() in INSECURE_SECRETS or len(key) < 32):
+            raise ConfigurationError("The secret key is a default or too short (need 32+ characters) in production")
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

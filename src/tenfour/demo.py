@@ -1,0 +1,178 @@
+"""A realistic, clearly synthetic demo: two clinics, staff of every role, first responders across agencies.
+
+Every person here is invented. Every record carries is_synthetic=True and the pages mark it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+
+from tenfour.accounts import passwords
+from tenfour.accounts.models import ClinicMembership, Role, User
+from tenfour.audit.service import Actor
+from tenfour.clinics import service as clinics
+from tenfour.clinics.models import WEEKDAYS, Clinic
+from tenfour.patients.models import Patient, PatientConsent, PatientStatus, ResponderRole
+
+DEMO_PASSWORD = "tenfour-demo-2026"  # noqa: S105 - printed on purpose; demo data only
+SEED = 1004
+ACTOR = Actor.system("demo-seed")
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    email: str
+    name: str
+    clinics: str  # slugs, comma-separated
+
+
+LOGINS: tuple[Login, ...] = (
+    Login("admin", "admin@tenfour.example", "Avery Admin", "north,bayside"),
+    Login("prescriber", "dr.reyes@north.tenfour.example", "Dr. Maya Reyes", "north"),
+    Login("nurse", "nurse.kim@north.tenfour.example", "Jordan Kim, RN", "north"),
+    Login("coordinator", "coord.patel@north.tenfour.example", "Priya Patel", "north"),
+    Login("manager", "manager.obrien@north.tenfour.example", "Sean O'Brien", "north"),
+    Login("prescriber", "dr.nguyen@bayside.tenfour.example", "Dr. Linh Nguyen", "bayside"),
+    Login("nurse", "nurse.garcia@bayside.tenfour.example", "Rosa Garcia, RN", "bayside"),
+    Login("coordinator", "coord.james@bayside.tenfour.example", "Tasha James", "bayside"),
+    Login("manager", "manager.berg@bayside.tenfour.example", "Erik Berg", "bayside"),
+    Login("patient", "patient.demo@tenfour.example", "Marcus Hale (patient)", "north"),
+)
+
+FIRST_NAMES = ["Marcus", "Dana", "Luis", "Kendra", "Tyler", "Aisha", "Brian", "Megan", "Carlos", "Jasmine", "Derek",
+               "Holly", "Andre", "Natalie", "Victor", "Shawna", "Grant", "Leah", "Omar", "Tessa", "Wade", "Brooke",
+               "Mateo", "Renee", "Curtis", "Ivy", "Hector", "Paige", "Dwayne", "Colleen", "Raymond", "Kayla"]
+LAST_NAMES = ["Hale", "Morrison", "Ortega", "Whitfield", "Brennan", "Okafor", "Sullivan", "Castillo", "Lindqvist",
+              "Washington", "Duarte", "Kowalski", "Fitzgerald", "Tran", "Delgado", "Hargrove", "McAllister", "Yazzie",
+              "Novak", "Pruitt", "Abernathy", "Salazar", "Quinlan", "Beaumont", "Kruger", "Ramsey"]
+AGENCIES = {
+    "north": {
+        ResponderRole.FIREFIGHTER: ["North Metro Fire Rescue (synthetic)", "Cedar Township Fire (synthetic)"],
+        ResponderRole.POLICE: ["North Metro Police Dept. (synthetic)", "Lake County Sheriff (synthetic)"],
+        ResponderRole.EMS: ["MetroCare EMS (synthetic)"],
+        ResponderRole.DISPATCHER: ["Lake County 911 (synthetic)"],
+        ResponderRole.CORRECTIONS: ["Lake County Jail (synthetic)"],
+        ResponderRole.OTHER: ["Search & Rescue volunteer (synthetic)"],
+    },
+    "bayside": {
+        ResponderRole.FIREFIGHTER: ["Bayside Fire Dept. (synthetic)", "Harbor District Fire (synthetic)"],
+        ResponderRole.POLICE: ["Bayside Police (synthetic)", "Harbor Patrol (synthetic)"],
+        ResponderRole.EMS: ["Coastal Ambulance (synthetic)"],
+        ResponderRole.DISPATCHER: ["Bayside Emergency Communications (synthetic)"],
+        ResponderRole.CORRECTIONS: ["Bay County Detention (synthetic)"],
+        ResponderRole.OTHER: ["Port Authority Safety (synthetic)"],
+    },
+}
+ROLE_WEIGHTS = [(ResponderRole.FIREFIGHTER, 34), (ResponderRole.POLICE, 28), (ResponderRole.EMS, 18),
+                (ResponderRole.DISPATCHER, 10), (ResponderRole.CORRECTIONS, 7), (ResponderRole.OTHER, 3)]
+STATUS_WEIGHTS = [(PatientStatus.INTAKE, 5), (PatientStatus.ASSESSMENT, 4), (PatientStatus.ACTIVE, 9),
+                  (PatientStatus.MAINTENANCE, 4), (PatientStatus.DISCHARGED, 2), (PatientStatus.INELIGIBLE, 1)]
+PATIENTS_PER_CLINIC = {"north": 28, "bayside": 20}
+
+
+def _pick(rng: random.Random, weighted: list[tuple[object, int]]) -> object:
+    return rng.choices([item for item, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def _roster_for(rng: random.Random, role: ResponderRole, today: date) -> dict[str, object]:
+    """Realistic duty rosters by role (fire: 24 h platoons; police and dispatch: 12 h rotations)."""
+    if role == ResponderRole.FIREFIGHTER:
+        pattern = rng.choice(["24/48", "24/48", "48/96", "kelly"])
+        return {"roster_pattern": pattern, "roster_shift_start": time(7, 0), "roster_platoon": rng.choice("ABC"),
+                "roster_anchor_date": today - timedelta(days=rng.randint(10, 400))}
+    if role in (ResponderRole.POLICE, ResponderRole.DISPATCHER, ResponderRole.CORRECTIONS):
+        pattern = rng.choice(["pitman", "dupont", "4on4off"])
+        return {"roster_pattern": pattern, "roster_shift_start": time(6, 0) if pattern != "4on4off" else time(7, 0),
+                "roster_platoon": rng.choice("ABCD"),
+                "roster_anchor_date": today - timedelta(days=rng.randint(10, 400))}
+    if role == ResponderRole.EMS and rng.random() < 0.7:
+        return {"roster_pattern": "24/48", "roster_shift_start": time(8, 0), "roster_platoon": rng.choice("ABC"),
+                "roster_anchor_date": today - timedelta(days=rng.randint(10, 400))}
+    return {}
+
+
+def seed(db: Session, today: date | None = None) -> bool:
+    """Create the demo once. Returns False (and changes nothing) when a demo clinic already exists."""
+    if db.scalar(select(Clinic).where(Clinic.slug == "north")) is not None:
+        return False
+    today = today or date.today()
+    rng = random.Random(SEED)
+    north = clinics.create_clinic(db, ACTOR, name="North Metro Responder Clinic", timezone="America/Chicago",
+                                  slug="north", chairs=6, phone="(555) 010-4000",
+                                  address="100 Example Ave, Springfield (synthetic)", is_synthetic=True)
+    bayside = clinics.create_clinic(db, ACTOR, name="Bayside First Responder Wellness",
+                                    timezone="America/Los_Angeles", slug="bayside", chairs=4, phone="(555) 010-4100",
+                                    address="2 Harbor Rd, Bayside (synthetic)", is_synthetic=True,
+                                    opening_hours={d: [["07:00", "19:00"]] for d in WEEKDAYS[:5]})
+    by_slug = {"north": north, "bayside": bayside}
+    password_hash = passwords.hash_password(DEMO_PASSWORD)
+    users: dict[str, User] = {}
+    for login in LOGINS:
+        user = User(email=login.email, full_name=login.name, role=login.role, password_hash=password_hash)
+        if login.role != Role.PATIENT:
+            user.memberships = [ClinicMembership(clinic_id=by_slug[s].id) for s in login.clinics.split(",")]
+        db.add(user)
+        users[login.email] = user
+    db.flush()
+
+    used_names: set[tuple[str, str]] = set()
+    for slug, count in PATIENTS_PER_CLINIC.items():
+        clinic = by_slug[slug]
+        for index in range(count):
+            while True:
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                if (first, last) not in used_names:
+                    used_names.add((first, last))
+                    break
+            if slug == "north" and index == 0:
+                first, last = "Marcus", "Hale"
+            role = _pick(rng, ROLE_WEIGHTS)
+            assert isinstance(role, ResponderRole)
+            age = rng.randint(24, 58)
+            patient = Patient(
+                clinic_id=clinic.id,
+                record_number=f"TF-{slug[:1].upper()}{index + 1:05d}",
+                first_name=first,
+                last_name=last,
+                preferred_name=rng.choice([None, None, None, first[:3] if len(first) > 4 else None]),
+                date_of_birth=today - timedelta(days=age * 365 + rng.randint(0, 364)),
+                sex=rng.choice(["female", "male", "male"]),
+                email=f"{first.lower()}.{last.lower()}@example.com",
+                phone=f"(555) 01{rng.randint(0, 9)}-{rng.randint(1000, 9999)}",
+                preferred_contact=rng.choice(["phone", "text", "text", "email"]),
+                contact_times=rng.choice([None, "Days off only", "Evenings", "Mornings after night shift"]),
+                responder_role=role.value,
+                agency=rng.choice(AGENCIES[slug][role]) if rng.random() < 0.85 else None,
+                years_of_service=rng.randint(2, min(30, age - 20)),
+                status=(PatientStatus.ACTIVE if index == 0 else _pick(rng, STATUS_WEIGHTS)).value,  # type: ignore[union-attr]
+                is_synthetic=True,
+                **_roster_for(rng, role, today),
+            )
+            patient.consents = [PatientConsent(kind="treatment", version="2026-11"),
+                                PatientConsent(kind="contact", version="2026-11")]
+            if slug == "north" and index == 0:
+                patient.user_id = users["patient.demo@tenfour.example"].id
+            db.add(patient)
+    db.flush()
+    return True
+
+
+def reset_database(engine: Engine) -> None:
+    """Drop every table of a demo database. Refuses when any clinic is real (not synthetic)."""
+    with engine.begin() as connection:
+        tables = inspect(connection).get_table_names()
+        if "clinics" in tables:
+            real = connection.execute(text("SELECT count(*) FROM clinics WHERE NOT is_synthetic")).scalar()
+            if real:
+                raise RuntimeError("This database holds real clinics; --reset only works on a demo database.")
+    from tenfour import migrate
+
+    migrate.downgrade(str(engine.url.render_as_string(hide_password=False)), "base")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))

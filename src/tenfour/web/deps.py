@@ -1,0 +1,162 @@
+"""Request dependencies: the one commit point, who is asking, and the declared policy of every route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from tenfour import policy
+from tenfour.accounts import service as accounts
+from tenfour.config import Settings
+from tenfour.context import Ctx
+from tenfour.errors import Forbidden, NotAuthenticated
+from tenfour.policy import Permission, Principal
+from tenfour.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    UNSAFE_METHODS,
+    client_ip,
+    csrf_token_is_valid,
+)
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """THE commit point of a request: commit when the route returns, roll back on any error.
+
+    Declared with scope="function", so the commit happens before the response is sent: a client that
+    receives a success knows its data is stored.
+    """
+    db: Session = request.app.state.session_factory()
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def is_api_request(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def current_principal(request: Request, db: Session) -> Principal | None:
+    """Who is asking. The API accepts only Bearer tokens; pages accept only the session cookie.
+
+    Keeping the two apart means no API route can be driven by a cookie (no CSRF on the API), and no page
+    can be opened with a token pasted into a URL.
+    """
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    principal = None
+    if is_api_request(request):
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            session = accounts.resolve_session(db, token.strip(), "api")
+            if session is not None:
+                principal = Principal(session.user, "api", session.id, session.active_clinic_id)
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            session = accounts.resolve_session(db, token, "browser")
+            if session is not None:
+                principal = Principal(session.user, "browser", session.id, session.active_clinic_id)
+    request.state.principal = principal
+    return principal
+
+
+def context_for(request: Request, principal: Principal | None) -> Ctx:
+    settings: Settings = request.app.state.settings
+    ip = client_ip(request, settings)
+    agent = request.headers.get("user-agent")
+    if principal is None:
+        from tenfour.audit.service import Actor
+
+        return Ctx(None, Actor(None, "anonymous", None, ip, agent))
+    return Ctx.for_principal(principal, ip, agent)
+
+
+def authorize(permission: Permission) -> Callable[..., Ctx]:
+    """A route's declared policy: signed in, and the role holds `permission`. Yields the request's Ctx."""
+
+    def dependency(request: Request, db: DbSession) -> Ctx:
+        principal = current_principal(request, db)
+        if principal is None:
+            raise NotAuthenticated()
+        policy.require(principal, permission)
+        return context_for(request, principal)
+
+    dependency.tenfour_policy = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"authorize_{permission.value.replace('.', '_')}"
+    return dependency
+
+
+def signed_in(request: Request, db: DbSession) -> Ctx:
+    """A route any signed-in person may use (their own account pages, sign-out)."""
+    principal = current_principal(request, db)
+    if principal is None:
+        raise NotAuthenticated()
+    return context_for(request, principal)
+
+
+signed_in.tenfour_policy = "signed_in"  # type: ignore[attr-defined]
+
+
+def public(request: Request, db: DbSession) -> Ctx:
+    """A route anyone may use without an account (sign-in, the referral form, the privacy policy)."""
+    return context_for(request, current_principal(request, db))
+
+
+public.tenfour_policy = "public"  # type: ignore[attr-defined]
+
+
+def staff_only(ctx: Ctx) -> Ctx:
+    if ctx.principal is None or not ctx.principal.is_staff:
+        raise Forbidden("This page is for clinic staff.")
+    return ctx
+
+
+async def verify_csrf(request: Request) -> None:
+    """Every state-changing page request carries the token from its form (or the X-CSRF-Token header)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+    cookie = request.cookies.get(CSRF_COOKIE)
+    secret = request.app.state.secret_key
+    if not token or not cookie or token != cookie or not csrf_token_is_valid(secret, token):
+        raise Forbidden("This form has expired or did not come from TenFour. Please reload the page and try again.")
+
+
+verify_csrf.tenfour_csrf = True  # type: ignore[attr-defined]
+
+
+def route_policy(dependant: Any) -> Any:
+    """The declared policy of a route (for the route-table test), found among its dependencies."""
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        declared = getattr(node.call, "tenfour_policy", None)
+        if declared is not None:
+            return declared
+        stack.extend(node.dependencies)
+    return None

@@ -1,0 +1,150 @@
+"""Server-rendered pages: one Jinja2 environment over every domain's templates folder."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from tenfour import policy
+from tenfour.accounts.models import Role
+from tenfour.clinics import repository as clinics_repository
+from tenfour.policy import Permission, Principal
+from tenfour.web.security import csrf_token_for
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+FLASH_COOKIE = "tenfour_flash"
+
+
+def _template_dirs() -> list[Path]:
+    dirs = [PACKAGE_DIR / "web" / "templates"]
+    dirs += sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.parent.name != "web")
+    return dirs
+
+
+def _local(value: datetime | None, tz: str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz or "UTC")).strftime(fmt)
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _template_dirs()]),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["local"] = _local
+    env.filters["urlquote"] = lambda v: quote(str(v), safe="")
+    return Jinja2Templates(env=env)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    key: str
+
+
+def navigation(principal: Principal | None) -> list[NavItem]:
+    """What a role sees in the menu. Only items the role may open; policy.can decides."""
+    if principal is None:
+        return []
+    if principal.role == Role.PATIENT:
+        return [NavItem("My care", "/me", "me"), NavItem("My details", "/me/details", "me-details")]
+    items = [NavItem("Home", "/", "home")]
+    if policy.can(principal, Permission.PATIENT_READ):
+        items.append(NavItem("Patients", "/patients", "patients"))
+    if policy.can(principal, Permission.CLINIC_ADMIN):
+        items.append(NavItem("Clinics", "/admin/clinics", "admin-clinics"))
+    if policy.can(principal, Permission.USER_ADMIN):
+        items.append(NavItem("Users", "/admin/users", "admin-users"))
+    if policy.can(principal, Permission.AUDIT_READ):
+        items.append(NavItem("Audit log", "/admin/audit", "admin-audit"))
+    return items
+
+
+def _sign(secret: str, payload: str) -> str:
+    return hmac.new(secret.encode(), f"flash:{payload}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def flash(request: Request, response: Response, message: str, kind: str = "success") -> Response:
+    """A one-time message shown on the next page. Never put PHI in it (it travels in a cookie)."""
+    payload = json.dumps({"m": message[:300], "k": kind}, separators=(",", ":"))
+    value = quote(payload + "|" + _sign(request.app.state.secret_key, payload), safe="")
+    response.set_cookie(FLASH_COOKIE, value, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https" or request.app.state.settings.force_secure_cookies)
+    return response
+
+
+def _read_flash(request: Request) -> dict[str, str] | None:
+    from urllib.parse import unquote
+
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    payload, _, signature = unquote(raw).rpartition("|")
+    if not hmac.compare_digest(signature, _sign(request.app.state.secret_key, payload)):
+        return None
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    return {"message": str(data.get("m", "")), "kind": str(data.get("k", "success"))}
+
+
+def render(
+    request: Request,
+    db: Session | None,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    nav_key: str | None = None,
+) -> Response:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    clinics = []
+    active_clinic = None
+    if principal is not None and principal.is_staff and db is not None:
+        clinics = clinics_repository.list_clinics(db, principal.clinic_ids)
+        active_id = policy_active_clinic(principal)
+        active_clinic = next((c for c in clinics if c.id == active_id), clinics[0] if clinics else None)
+    message = _read_flash(request)
+    base = {
+        "request": request,
+        "principal": principal,
+        "user": principal.user if principal else None,
+        "nav": navigation(principal),
+        "nav_key": nav_key,
+        "csrf_token": csrf_token_for(request),
+        "clinics": clinics,
+        "active_clinic": active_clinic,
+        "tz": active_clinic.timezone if active_clinic else "UTC",
+        "flash": message,
+        "Permission": Permission,
+        "can": lambda permission: policy.can(principal, permission),
+    }
+    base.update(context or {})
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(request, template, base, status_code=status_code)
+    if message is not None:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def policy_active_clinic(principal: Principal) -> int | None:
+    if principal.active_clinic_id in principal.clinic_ids:
+        return principal.active_clinic_id
+    return min(principal.clinic_ids) if principal.clinic_ids else None
