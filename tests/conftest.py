@@ -21,6 +21,23 @@ from tests.helpers import is_postgres, test_database_url
 DATABASE_URL = test_database_url()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2id with minimal cost in tests only: the same code path, a fraction of the CPU time."""
+    from argon2 import PasswordHasher
+
+    from tenfour.accounts import passwords
+
+    original = passwords._hasher
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._hasher = lambda: cheap  # type: ignore[assignment]
+    passwords._dummy_hash.cache_clear()
+    factories.password_hash.cache_clear()
+    yield
+    passwords._hasher = original  # type: ignore[assignment]
+    passwords._dummy_hash.cache_clear()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if is_postgres(DATABASE_URL):
         return

@@ -123,6 +123,8 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
 def import_all_models() -> None:
     """Import every domain's models so Base.metadata knows every table (Alembic, tests)."""
     import tenfour.accounts.models  # noqa: F401
+    import tenfour.alerts.models  # noqa: F401
+    import tenfour.assessments.models  # noqa: F401
     import tenfour.audit.models  # noqa: F401
     import tenfour.clinics.models  # noqa: F401
     import tenfour.patients.models  # noqa: F401

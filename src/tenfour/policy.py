@@ -31,21 +31,49 @@ class Permission(StrEnum):
     CLINIC_ADMIN = "clinic.admin"  # create clinics, edit hours, chairs and policy
     USER_ADMIN = "user.admin"
     AUDIT_READ = "audit.read"
+    # Instruments and assessments (a patient holds these too, scoped to their own record)
+    ASSESSMENT_READ = "assessment.read"
+    ASSESSMENT_WRITE = "assessment.write"
+    ASSESSMENT_CORRECT = "assessment.correct"  # staff only: a correction is a new version with a reason
+    # Alerts (urgent safety flags now; the full inbox with the check-ins)
+    ALERT_READ = "alert.read"
+    ALERT_ACK = "alert.ack"
+    # Referral to plan
+    REFERRAL_TRIAGE = "referral.triage"
+    ELIGIBILITY_DECIDE = "eligibility.decide"  # record and override eligibility decisions
+    PLAN_SIGN = "plan.sign"
+    # Infusion sessions
+    INFUSION_CHART = "infusion.chart"
+    DOSE_CHANGE = "dose.change"  # a dose different from the signed plan, or a duty-window override
+    # Scheduling
+    SCHEDULE_VIEW = "schedule.view"
+    SCHEDULE_MANAGE = "schedule.manage"
+    # Outcomes and exports
+    OUTCOMES_READ = "outcomes.read"
+    DATA_EXPORT = "data.export"  # de-identified research export
 
 
-_STAFF_BASE = {Permission.CLINIC_VIEW}
-_CLINICAL = _STAFF_BASE | {Permission.PATIENT_READ, Permission.PATIENT_WRITE}
+_P = Permission
+_STAFF_BASE = {_P.CLINIC_VIEW}
+_CLINICAL = _STAFF_BASE | {
+    _P.PATIENT_READ, _P.PATIENT_WRITE, _P.ASSESSMENT_READ, _P.ASSESSMENT_WRITE, _P.ASSESSMENT_CORRECT,
+    _P.ALERT_READ, _P.ALERT_ACK, _P.REFERRAL_TRIAGE, _P.SCHEDULE_VIEW,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    # Administrators run the deployment (clinics, accounts, policy, audit). They do not read charts:
-    # the HIPAA "minimum necessary" standard; a clinician account is needed for that.
-    Role.ADMIN: frozenset(_STAFF_BASE | {Permission.CLINIC_ADMIN, Permission.USER_ADMIN, Permission.AUDIT_READ}),
-    Role.PRESCRIBER: frozenset(_CLINICAL),
-    Role.NURSE: frozenset(_CLINICAL),
-    Role.COORDINATOR: frozenset(_CLINICAL),
-    # Managers plan chairs and read outcomes; they see the registry but do not edit clinical records.
-    Role.MANAGER: frozenset(_STAFF_BASE | {Permission.PATIENT_READ}),
-    Role.PATIENT: frozenset({Permission.SELF_READ, Permission.SELF_WRITE}),
+    # Administrators run the deployment (clinics, accounts, policy, audit) and see aggregate outcomes.
+    # They do not read charts: the HIPAA "minimum necessary" standard; a clinician account is needed for that.
+    Role.ADMIN: frozenset(_STAFF_BASE | {_P.CLINIC_ADMIN, _P.USER_ADMIN, _P.AUDIT_READ, _P.OUTCOMES_READ,
+                                          _P.DATA_EXPORT}),
+    Role.PRESCRIBER: frozenset(_CLINICAL | {_P.ELIGIBILITY_DECIDE, _P.PLAN_SIGN, _P.INFUSION_CHART, _P.DOSE_CHANGE,
+                                            _P.OUTCOMES_READ}),
+    Role.NURSE: frozenset(_CLINICAL | {_P.INFUSION_CHART, _P.SCHEDULE_MANAGE}),
+    Role.COORDINATOR: frozenset(_CLINICAL | {_P.SCHEDULE_MANAGE}),
+    # Managers plan chairs and read outcomes; they see the registry but not charts or scores.
+    Role.MANAGER: frozenset(_STAFF_BASE | {_P.PATIENT_READ, _P.SCHEDULE_VIEW, _P.SCHEDULE_MANAGE, _P.OUTCOMES_READ,
+                                           _P.DATA_EXPORT}),
+    # A patient's permissions apply to their own record only (policy.ensure_patient).
+    Role.PATIENT: frozenset({_P.SELF_READ, _P.SELF_WRITE, _P.ASSESSMENT_READ, _P.ASSESSMENT_WRITE}),
 }
 
 
@@ -96,6 +124,13 @@ def ensure_patient(principal: Principal, patient_clinic_id: int, patient_user_id
         return
     if patient_user_id is None or patient_user_id != principal.user.id:
         raise NotFound()
+
+
+def active_clinic_id(principal: Principal) -> int | None:
+    """The clinic a staff member is looking at: the session's choice, else their first clinic."""
+    if principal.active_clinic_id in principal.clinic_ids:
+        return principal.active_clinic_id
+    return min(principal.clinic_ids) if principal.clinic_ids else None
 
 
 def working_clinic_id(principal: Principal, requested_slug_id: int | None = None) -> int:

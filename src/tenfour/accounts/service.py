@@ -17,7 +17,7 @@ from tenfour.audit.service import Actor, record
 from tenfour.clinics import repository as clinics_repository
 from tenfour.core import policy as policy_core
 from tenfour.db import utcnow
-from tenfour.errors import Conflict, Problem, TooManyRequests, ValidationFailed
+from tenfour.errors import Conflict, NotFound, Problem, TooManyRequests, ValidationFailed
 
 LOGIN_FAILURE_BUCKET = "login_failure"
 GENERIC_LOGIN_ERROR = "The email or password is not right. Please try again."
@@ -228,7 +228,7 @@ def end_all_sessions(db: Session, user: User) -> None:
 
 def switch_clinic(db: Session, actor: Actor, session: AuthSession, clinic_id: int) -> None:
     if clinic_id not in session.user.clinic_ids:
-        raise ValidationFailed.single("clinic", "membership", "you do not work in that clinic")
+        raise NotFound("No such clinic.")  # a clinic you do not work in does not exist for you
     session.active_clinic_id = clinic_id
     db.flush()
     record(db, actor, "auth.switch_clinic", clinic_id=clinic_id, record_type="user", record_id=session.user_id)

@@ -24,6 +24,10 @@ class Clinic(Base):
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(300))
+    # Extra crisis lines shown to this clinic's patients, one per line: "Name | phone | note".
+    crisis_lines: Mapped[str | None] = mapped_column(String(2000))
+    # Staff emailed when an urgent alert is not acknowledged in time, comma-separated.
+    on_call_emails: Mapped[str | None] = mapped_column(String(1000))
     is_synthetic: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -16,10 +16,10 @@ from tenfour.clinics.models import WEEKDAYS, Clinic
 from tenfour.context import Ctx
 from tenfour.core import policy as policy_core
 from tenfour.errors import NotFound, TenFourError
-from tenfour.policy import Permission, ensure_clinic
+from tenfour.policy import Permission, active_clinic_id, ensure_clinic
 from tenfour.web.deps import DbSession, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values
-from tenfour.web.templating import flash, policy_active_clinic, render
+from tenfour.web.templating import flash, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 Admin = Annotated[Ctx, Depends(authorize(Permission.CLINIC_ADMIN))]
@@ -34,7 +34,10 @@ def _clinic(db: Session, ctx: Ctx, clinic_id: int) -> Clinic:
     clinic = repository.by_id(db, clinic_id)
     if clinic is None:
         raise NotFound("No such clinic.")
-    ensure_clinic(ctx.principal, clinic.id)
+    try:
+        ensure_clinic(ctx.principal, clinic.id)
+    except NotFound:
+        raise NotFound("No such clinic.") from None  # word for word the answer for a missing clinic
     return clinic
 
 
@@ -193,7 +196,7 @@ async def policy_save(request: Request, db: DbSession, ctx: Admin, clinic_id: in
 @router.get("/clinic/policy")
 def policy_view(request: Request, db: DbSession, ctx: View) -> Response:
     assert ctx.principal is not None
-    clinic_id = policy_active_clinic(ctx.principal)
+    clinic_id = active_clinic_id(ctx.principal)
     if clinic_id is None:
         raise NotFound("You do not work in a clinic yet.")
     clinic = _clinic(db, ctx, clinic_id)

@@ -24,7 +24,10 @@ def clinic_for(db: Session, ctx: Ctx, slug: str) -> Clinic:
     clinic = repository.by_slug(db, slug)
     if clinic is None:
         raise NotFound("No such clinic.")
-    ensure_clinic(ctx.principal, clinic.id)
+    try:
+        ensure_clinic(ctx.principal, clinic.id)
+    except NotFound:
+        raise NotFound("No such clinic.") from None  # word for word the answer for a missing clinic
     return clinic
 
 

@@ -17,10 +17,11 @@ from tenfour.patients import repository, service
 from tenfour.patients.models import ConsentKind, ContactMethod, PatientStatus, ResponderRole, Sex
 from tenfour.patients.repository import PatientQuery
 from tenfour.patients.schemas import ROSTER_PATTERNS, Email, PatientCreate, PatientUpdate, Phone, _text
-from tenfour.policy import Permission
+from tenfour.policy import Permission, active_clinic_id
 from tenfour.web.deps import DbSession, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
-from tenfour.web.templating import flash, policy_active_clinic, render
+from tenfour.web.panels import PATIENT_HOME_PANELS, STAFF_CHART_PANELS, build_panels
+from tenfour.web.templating import flash, render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 CONSENT_VERSION = "2026-11"
@@ -37,6 +38,7 @@ PATTERN_LABELS = {"24/48": "24 on / 48 off", "48/96": "48 on / 96 off", "kelly":
                   "custom": "Custom"}
 CONTACT_LABELS = {"phone": "Phone call", "text": "Text message", "email": "Email"}
 SEX_LABELS = {"unknown": "Not recorded", "female": "Female", "male": "Male"}
+OPTIONAL_NON_TEXT = frozenset({"years_of_service", "roster_anchor_date", "roster_shift_start"})
 
 
 def _choices() -> dict[str, Any]:
@@ -61,7 +63,7 @@ def patient_list(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     assert ctx.principal is not None
-    clinic_id = policy_active_clinic(ctx.principal)
+    clinic_id = active_clinic_id(ctx.principal)
     role = role if role in {r.value for r in ResponderRole} else None
     status = status if status in {s.value for s in PatientStatus} else None
     query = PatientQuery(frozenset({clinic_id}) if clinic_id else frozenset(), (q or "").strip() or None, role,
@@ -100,8 +102,10 @@ async def patient_create(request: Request, db: DbSession, ctx: Write) -> Respons
 @router.get("/patients/{patient_id}")
 def patient_view(request: Request, db: DbSession, ctx: Read, patient_id: int) -> Response:
     patient = service.get_patient(db, ctx, patient_id)
+    panels = build_panels(STAFF_CHART_PANELS, db, ctx, patient)
     return render(request, db, "patients/view.html", {"patient": patient, "consent_version": CONSENT_VERSION,
-                                                      "today": date.today(), **_choices()}, nav_key="patients")
+                                                      "today": date.today(), "panels": panels, **_choices()},
+                  nav_key="patients")
 
 
 @router.get("/patients/{patient_id}/edit")
@@ -119,7 +123,9 @@ async def patient_update(request: Request, db: DbSession, ctx: Write, patient_id
     patient = service.get_patient(db, ctx, patient_id, audit_action=None)
     values = form_values(await request.form())
     values = {k: v for k, v in values.items() if k in PatientUpdate.model_fields}
-    model, errors = parse(PatientUpdate, values, drop_blank=False)
+    # A blank optional number, date or time means "not recorded" (the form sends every field, blank or not).
+    data = {k: (None if k in OPTIONAL_NON_TEXT and v == "" else v) for k, v in values.items()}
+    model, errors = parse(PatientUpdate, data, drop_blank=False)
     if model is not None:
         try:
             service.update_patient(db, ctx, patient_id, model)
@@ -176,7 +182,9 @@ class ContactDetails(BaseModel):
 def me_home(request: Request, db: DbSession, ctx: SelfRead) -> Response:
     patient = _own_record(db, ctx)
     clinic = clinics_repository.by_id(db, patient.clinic_id)
-    return render(request, db, "patients/me.html", {"patient": patient, "clinic": clinic}, nav_key="me")
+    panels = build_panels(PATIENT_HOME_PANELS, db, ctx, patient)
+    return render(request, db, "patients/me.html", {"patient": patient, "clinic": clinic, "panels": panels},
+                  nav_key="me")
 
 
 @router.get("/me/details")

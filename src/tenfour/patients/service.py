@@ -73,7 +73,10 @@ def get_patient(db: Session, ctx: Ctx, patient_id: int, *, audit_action: str | N
     patient = repository.by_id(db, patient_id)
     if patient is None:
         raise NotFound("No such patient.")
-    policy.ensure_patient(ctx.principal, patient.clinic_id, patient.user_id)
+    try:
+        policy.ensure_patient(ctx.principal, patient.clinic_id, patient.user_id)
+    except NotFound:
+        raise NotFound("No such patient.") from None  # word for word the answer for a missing record
     if audit_action:
         record(db, ctx.actor, audit_action, clinic_id=patient.clinic_id, patient_id=patient.id,
                record_type="patient", record_id=patient.id)

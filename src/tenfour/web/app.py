@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import swagger_ui_bundle
@@ -44,20 +45,25 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
 
-    from tenfour.accounts import admin_pages as account_admin_pages
-    from tenfour.accounts import pages as account_pages
-    from tenfour.accounts import routes as account_routes
-    from tenfour.audit import pages as audit_pages
-    from tenfour.audit import routes as audit_routes
-    from tenfour.clinics import pages as clinic_pages
-    from tenfour.clinics import routes as clinic_routes
-    from tenfour.patients import pages as patient_pages
-    from tenfour.patients import routes as patient_routes
-    from tenfour.web import pages as shell_pages
-
-    for router in (account_routes.router, patient_routes.router, clinic_routes.router, audit_routes.router):
-        app.include_router(router)
-    for router in (shell_pages.router, account_pages.router, account_admin_pages.router, patient_pages.router,
-                   clinic_pages.router, audit_pages.router):
-        app.include_router(router)
+    for module_name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module_name).router)
     return app
+
+
+# Every router of the application: JSON API first, then pages. A domain adds its modules here.
+ROUTER_MODULES = (
+    "tenfour.accounts.routes",
+    "tenfour.patients.routes",
+    "tenfour.clinics.routes",
+    "tenfour.audit.routes",
+    "tenfour.assessments.routes",
+    "tenfour.alerts.routes",
+    "tenfour.web.pages",
+    "tenfour.accounts.pages",
+    "tenfour.accounts.admin_pages",
+    "tenfour.patients.pages",
+    "tenfour.clinics.pages",
+    "tenfour.audit.pages",
+    "tenfour.assessments.pages",
+    "tenfour.alerts.pages",
+)

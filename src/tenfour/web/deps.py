@@ -36,6 +36,11 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
         db.commit()
     except BaseException:
+        # The error page renders after this session is gone: keep the signed-in user's loaded attributes
+        # (a rollback would expire them and the page would fail with a DetachedInstanceError, i.e. a 500).
+        principal = getattr(request.state, "principal", None)
+        if principal is not None and principal.user in db:
+            db.expunge(principal.user)
         db.rollback()
         raise
     finally:

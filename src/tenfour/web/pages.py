@@ -12,8 +12,9 @@ from tenfour import __version__
 from tenfour.context import Ctx
 from tenfour.patients import repository as patients_repository
 from tenfour.patients.models import PatientStatus, ResponderRole
+from tenfour.policy import active_clinic_id
 from tenfour.web.deps import DbSession, public, verify_csrf
-from tenfour.web.templating import policy_active_clinic, render
+from tenfour.web.templating import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -25,7 +26,7 @@ def home(request: Request, db: DbSession, ctx: Annotated[Ctx, Depends(public)]) 
         return render(request, db, "welcome.html")
     if not principal.is_staff:
         return RedirectResponse("/me", status_code=303)
-    clinic_id = policy_active_clinic(principal)
+    clinic_id = active_clinic_id(principal)
     clinic_ids = [clinic_id] if clinic_id is not None else []
     by_status = patients_repository.count_by_status(db, clinic_ids)
     by_role = patients_repository.count_by_role(db, clinic_ids)

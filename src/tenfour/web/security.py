@@ -23,6 +23,8 @@ CONTENT_SECURITY_POLICY = (
 )
 # Swagger UI sets styles inline; the API docs page alone may use them (no inline script anywhere).
 DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+# Charts are SVG images whose styles are inline attributes; as images they can never run script.
+SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 
 def _sign(secret: str, nonce: str) -> str:
@@ -86,7 +88,13 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
-                csp = DOCS_CONTENT_SECURITY_POLICY if path in ("/docs", "/redoc") else CONTENT_SECURITY_POLICY
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"image/svg+xml"):
+                    csp = SVG_CONTENT_SECURITY_POLICY
+                elif path in ("/docs", "/redoc"):
+                    csp = DOCS_CONTENT_SECURITY_POLICY
+                else:
+                    csp = CONTENT_SECURITY_POLICY
                 extra = {
                     b"content-security-policy": csp.encode(),
                     b"x-content-type-options": b"nosniff",

@@ -20,7 +20,9 @@ from starlette.responses import Response
 
 from tenfour import policy
 from tenfour.accounts.models import Role
+from tenfour.alerts import repository as alerts_repository
 from tenfour.clinics import repository as clinics_repository
+from tenfour.crisis import tel_href
 from tenfour.policy import Permission, Principal
 from tenfour.web.security import csrf_token_for
 
@@ -49,6 +51,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.filters["local"] = _local
     env.filters["urlquote"] = lambda v: quote(str(v), safe="")
+    env.filters["tel_href"] = tel_href
     return Jinja2Templates(env=env)
 
 
@@ -68,6 +71,8 @@ def navigation(principal: Principal | None) -> list[NavItem]:
     items = [NavItem("Home", "/", "home")]
     if policy.can(principal, Permission.PATIENT_READ):
         items.append(NavItem("Patients", "/patients", "patients"))
+    if policy.can(principal, Permission.ALERT_READ):
+        items.append(NavItem("Alerts", "/alerts", "alerts"))
     if policy.can(principal, Permission.CLINIC_ADMIN):
         items.append(NavItem("Clinics", "/admin/clinics", "admin-clinics"))
     if policy.can(principal, Permission.USER_ADMIN):
@@ -75,6 +80,18 @@ def navigation(principal: Principal | None) -> list[NavItem]:
     if policy.can(principal, Permission.AUDIT_READ):
         items.append(NavItem("Audit log", "/admin/audit", "admin-audit"))
     return items
+
+
+def _patient_timezone(db: Session, principal: Principal) -> str:
+    from tenfour.patients.repository import by_user_id
+
+    patient = by_user_id(db, principal.user.id)
+    if patient is None:
+        return "UTC"
+    if patient.timezone:
+        return patient.timezone
+    clinic = clinics_repository.by_id(db, patient.clinic_id)
+    return clinic.timezone if clinic else "UTC"
 
 
 def _sign(secret: str, payload: str) -> str:
@@ -117,10 +134,18 @@ def render(
     principal: Principal | None = getattr(request.state, "principal", None)
     clinics = []
     active_clinic = None
+    urgent_open = 0
+    tz = "UTC"
     if principal is not None and principal.is_staff and db is not None:
         clinics = clinics_repository.list_clinics(db, principal.clinic_ids)
-        active_id = policy_active_clinic(principal)
+        active_id = policy.active_clinic_id(principal)
         active_clinic = next((c for c in clinics if c.id == active_id), clinics[0] if clinics else None)
+        if active_clinic is not None:
+            tz = active_clinic.timezone
+            # Urgent safety alerts show on every staff page of the clinic until a clinician says 10-4.
+            urgent_open = alerts_repository.unacknowledged_urgent_count(db, active_clinic.id)
+    elif principal is not None and db is not None:
+        tz = _patient_timezone(db, principal)
     message = _read_flash(request)
     base = {
         "request": request,
@@ -131,7 +156,8 @@ def render(
         "csrf_token": csrf_token_for(request),
         "clinics": clinics,
         "active_clinic": active_clinic,
-        "tz": active_clinic.timezone if active_clinic else "UTC",
+        "tz": tz,
+        "urgent_open": urgent_open,
         "flash": message,
         "Permission": Permission,
         "can": lambda permission: policy.can(principal, permission),
@@ -142,9 +168,3 @@ def render(
     if message is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
-
-
-def policy_active_clinic(principal: Principal) -> int | None:
-    if principal.active_clinic_id in principal.clinic_ids:
-        return principal.active_clinic_id
-    return min(principal.clinic_ids) if principal.clinic_ids else None
