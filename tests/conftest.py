@@ -17,6 +17,7 @@ from tenfour.db import make_engine
 from tenfour.web.app import create_app
 from tests import factories
 from tests.helpers import is_postgres, test_database_url
+from tests.mailbox import Mailbox, start_mail_server
 
 DATABASE_URL = test_database_url()
 
@@ -98,10 +99,26 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[tuple[Mailbox, int]]:
+    controller, mailbox, port = start_mail_server()
+    yield mailbox, port
+    controller.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def mailbox(mail_server: tuple[Mailbox, int]) -> Mailbox:
+    """The messages the app sent during this test (a real SMTP server on loopback)."""
+    box, _ = mail_server
+    box.clear()
+    return box
+
+
+@pytest.fixture
+def settings(tmp_path: Path, mail_server: tuple[Mailbox, int]) -> Settings:
     return Settings(environment="test", data_dir=tmp_path, secret_key="test-secret-key-" + "x" * 32,
-                    database_url=DATABASE_URL)
+                    database_url=DATABASE_URL, smtp_host="127.0.0.1", smtp_port=mail_server[1],
+                    base_url="http://testserver")
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "TenFour <no-reply@tenfour.invalid>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
     login_max_failures: int = Field(default=5, ge=1, description="Failures per account or address before slowing")
     login_failure_window_min: int = Field(default=15, ge=1)
 

@@ -109,10 +109,17 @@ def get_session_factory() -> sessionmaker[Session]:
 @contextmanager
 def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
     """The commit point for a CLI command or a job: commit on success, roll back on any error."""
-    session = (factory or get_session_factory())()
+    factory = factory or get_session_factory()
+    session = factory()
     try:
         yield session
         session.commit()
+        from tenfour.mail import OUTBOX_FLAG, deliver_pending
+
+        if session.info.pop(OUTBOX_FLAG, False):
+            from tenfour.config import get_settings
+
+            deliver_pending(factory, get_settings())
     except BaseException:
         session.rollback()
         raise
@@ -127,4 +134,8 @@ def import_all_models() -> None:
     import tenfour.assessments.models  # noqa: F401
     import tenfour.audit.models  # noqa: F401
     import tenfour.clinics.models  # noqa: F401
+    import tenfour.eligibility.models  # noqa: F401
+    import tenfour.links.models  # noqa: F401
+    import tenfour.mail  # noqa: F401
     import tenfour.patients.models  # noqa: F401
+    import tenfour.plans.models  # noqa: F401

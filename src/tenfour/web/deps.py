@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from tenfour import policy
@@ -13,6 +14,7 @@ from tenfour.accounts import service as accounts
 from tenfour.config import Settings
 from tenfour.context import Ctx
 from tenfour.errors import Forbidden, NotAuthenticated
+from tenfour.mail import OUTBOX_FLAG, deliver_pending
 from tenfour.policy import Permission, Principal
 from tenfour.web.security import (
     CSRF_COOKIE,
@@ -35,6 +37,12 @@ def get_db(request: Request) -> Iterator[Session]:
     try:
         yield db
         db.commit()
+        if db.info.pop(OUTBOX_FLAG, False):
+            # Sent after the commit, so no email leaves for data that was not saved. A failure stays queued.
+            try:
+                deliver_pending(request.app.state.session_factory, request.app.state.settings)
+            except Exception:  # noqa: BLE001 - the data is saved; delivery is retried by the sweep
+                logging.getLogger("tenfour.mail").exception("outbox delivery failed after commit")
     except BaseException:
         # The error page renders after this session is gone: keep the signed-in user's loaded attributes
         # (a rollback would expire them and the page would fail with a DetachedInstanceError, i.e. a 500).
@@ -48,6 +56,10 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+# Ids are PostgreSQL `integer`s: a larger number cannot name a record, and would fail in the database (a 500).
+MAX_ID = 2_147_483_647
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record's id")]
 
 
 def get_settings_dep(request: Request) -> Settings:

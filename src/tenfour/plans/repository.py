@@ -1,0 +1,25 @@
+"""Every query of the plans domain."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from tenfour.plans.models import TreatmentPlan
+
+
+def for_patient(db: Session, patient_id: int) -> list[TreatmentPlan]:
+    stmt = select(TreatmentPlan).where(TreatmentPlan.patient_id == patient_id)
+    return list(db.scalars(stmt.order_by(TreatmentPlan.version_number, TreatmentPlan.id)))
+
+
+def current_signed_plan(db: Session, patient_id: int) -> TreatmentPlan | None:
+    """The signed plan in force: signed, and not superseded by a newer signed version."""
+    newer = aliased(TreatmentPlan)
+    stmt = (
+        select(TreatmentPlan)
+        .where(TreatmentPlan.patient_id == patient_id, TreatmentPlan.signed_at.is_not(None),
+               ~exists().where(newer.supersedes_id == TreatmentPlan.id, newer.signed_at.is_not(None)))
+        .order_by(TreatmentPlan.version_number.desc())
+    )
+    return db.scalars(stmt).first()
