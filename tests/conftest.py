@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenfour import migrate
@@ -16,7 +16,7 @@ from tenfour.config import Settings
 from tenfour.db import make_engine
 from tenfour.web.app import create_app
 from tests import factories
-from tests.helpers import is_postgres, test_database_url
+from tests.helpers import is_postgres, scratch_database, test_database_url
 from tests.mailbox import Mailbox, start_mail_server
 
 DATABASE_URL = test_database_url()
@@ -53,18 +53,20 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    return DATABASE_URL
+def database_url() -> Iterator[str]:
+    """SQLite: a temporary file. PostgreSQL: a fresh database on the server named by TENFOUR_TEST_DATABASE_URL,
+    created for this run and dropped after it, so several runs (CI, engineers) never share tables."""
+    if is_postgres(DATABASE_URL):
+        with scratch_database(DATABASE_URL) as url:
+            yield url
+    else:
+        yield DATABASE_URL
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    if is_postgres(database_url):
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
     migrate.upgrade(database_url)
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
     if not is_postgres(database_url):
@@ -115,9 +117,9 @@ def mailbox(mail_server: tuple[Mailbox, int]) -> Mailbox:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, mail_server: tuple[Mailbox, int]) -> Settings:
+def settings(tmp_path: Path, mail_server: tuple[Mailbox, int], database_url: str) -> Settings:
     return Settings(environment="test", data_dir=tmp_path, secret_key="test-secret-key-" + "x" * 32,
-                    database_url=DATABASE_URL, smtp_host="127.0.0.1", smtp_port=mail_server[1],
+                    database_url=database_url, smtp_host="127.0.0.1", smtp_port=mail_server[1],
                     base_url="http://testserver")
 
 
