@@ -6,7 +6,6 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-
 from tests.browser.conftest import demo_login, login
 
 pytestmark = pytest.mark.browser
