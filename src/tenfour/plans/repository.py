@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from tenfour.plans.models import TreatmentPlan
@@ -23,3 +23,23 @@ def current_signed_plan(db: Session, patient_id: int) -> TreatmentPlan | None:
         .order_by(TreatmentPlan.version_number.desc())
     )
     return db.scalars(stmt).first()
+
+
+def by_id(db: Session, plan_id: int) -> TreatmentPlan | None:
+    return db.get(TreatmentPlan, plan_id)
+
+
+def draft_for_patient(db: Session, patient_id: int) -> TreatmentPlan | None:
+    """The patient's unsigned plan, if any (there is at most one at a time)."""
+    stmt = select(TreatmentPlan).where(TreatmentPlan.patient_id == patient_id, TreatmentPlan.signed_at.is_(None))
+    return db.scalars(stmt.order_by(TreatmentPlan.id.desc())).first()
+
+
+def highest_version(db: Session, patient_id: int) -> int:
+    stmt = select(func.max(TreatmentPlan.version_number)).where(TreatmentPlan.patient_id == patient_id)
+    return db.scalar(stmt) or 0
+
+
+def delete(db: Session, plan: TreatmentPlan) -> None:
+    db.delete(plan)
+    db.flush()
