@@ -45,7 +45,7 @@ test: install-test chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff check $(wildcard src tests migrations bench)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

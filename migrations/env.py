@@ -48,14 +48,29 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _sqlite_foreign_keys(connection, on: bool) -> None:  # type: ignore[no-untyped-def]
+    # PRAGMA foreign_keys is ignored inside a transaction, so it goes straight to the driver (autocommit mode).
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(
-        connection=connection, target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-        render_item=render_item,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    # SQLite batch migrations copy a table and drop the old one. With foreign keys enforced that DROP cascades to
+    # (or is refused by) the rows that point at it: data lost, or a downgrade with data that fails. Alembic's
+    # advice: keep them off while migrating, on again afterwards.
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        context.configure(
+            connection=connection, target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+            render_item=render_item,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
 
 
 if context.is_offline_mode():

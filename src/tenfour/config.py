@@ -36,8 +36,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # "smtp" sends through the server above; "file" writes each message as an .eml file into data_dir/mail
+    # (the demo uses it, so a demo user can open the invitation and reminder emails without a mail server).
+    mail_backend: Literal["smtp", "file"] = "smtp"
     login_max_failures: int = Field(default=5, ge=1, description="Failures per account or address before slowing")
     login_failure_window_min: int = Field(default=15, ge=1)
+    # The periodic sweep (check-ins, relapse, reminders, escalation) run by the server itself; 0 turns it off.
+    # Unset: every 60 s, except in the test environment (off unless a test asks).
+    sweep_interval_s: int | None = Field(default=None, ge=0, description="Seconds between sweeps; 0 = off")
 
     @field_validator("data_dir")
     @classmethod
@@ -47,6 +53,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def effective_sweep_interval_s(self) -> int:
+        if self.sweep_interval_s is not None:
+            return self.sweep_interval_s
+        return 0 if self.environment == "test" else 60
 
     def effective_database_url(self) -> str:
         if self.database_url:

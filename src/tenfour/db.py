@@ -5,8 +5,9 @@ Services only ``flush()``. The request dependency (``web.deps.get_db``) or ``ses
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -57,8 +58,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# The cohort simulator (``tenfour simulate``) runs the real services on a synthetic timeline: inside
+# ``simulated_time`` every ``utcnow()`` of this thread reads its clock. Nothing else sets it.
+_simulated_now: ContextVar[Callable[[], datetime] | None] = ContextVar("tenfour_simulated_now", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    clock = _simulated_now.get()
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+@contextmanager
+def simulated_time(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block (this thread or task only), ``utcnow()`` returns ``clock()``: the simulator's timeline."""
+    token = _simulated_now.set(clock)
+    try:
+        yield
+    finally:
+        _simulated_now.reset(token)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -133,9 +150,14 @@ def import_all_models() -> None:
     import tenfour.alerts.models  # noqa: F401
     import tenfour.assessments.models  # noqa: F401
     import tenfour.audit.models  # noqa: F401
+    import tenfour.checkins.models  # noqa: F401
     import tenfour.clinics.models  # noqa: F401
     import tenfour.eligibility.models  # noqa: F401
+    import tenfour.infusions.models  # noqa: F401
+    import tenfour.intake.models  # noqa: F401
     import tenfour.links.models  # noqa: F401
     import tenfour.mail  # noqa: F401
     import tenfour.patients.models  # noqa: F401
     import tenfour.plans.models  # noqa: F401
+    import tenfour.referrals.models  # noqa: F401
+    import tenfour.scheduling.models  # noqa: F401

@@ -106,10 +106,12 @@ def seed(db: Session, today: date | None = None) -> bool:
     north = clinics.create_clinic(db, ACTOR, name="North Metro Responder Clinic", timezone="America/Chicago",
                                   slug="north", chairs=6, phone="(555) 010-4000",
                                   address="100 Example Ave, Springfield (synthetic)", is_synthetic=True)
+    north.on_call_emails = "oncall@north.tenfour.example"
     bayside = clinics.create_clinic(db, ACTOR, name="Bayside First Responder Wellness",
                                     timezone="America/Los_Angeles", slug="bayside", chairs=4, phone="(555) 010-4100",
                                     address="2 Harbor Rd, Bayside (synthetic)", is_synthetic=True,
                                     opening_hours={d: [["07:00", "19:00"]] for d in WEEKDAYS[:5]})
+    bayside.on_call_emails = "oncall@bayside.tenfour.example"
     by_slug = {"north": north, "bayside": bayside}
     password_hash = passwords.hash_password(DEMO_PASSWORD)
     users: dict[str, User] = {}
@@ -166,6 +168,10 @@ def seed(db: Session, today: date | None = None) -> bool:
     seed_assessments(db, created, rng, now)
     flagged = next(p for p in created[1:] if p.clinic_id == north.id and p.status == PatientStatus.ACTIVE)
     seed_urgent_example(db, flagged, rng, now)
+    seed_referrals(db, created, now)
+    seed_infusions(db, created, rng, now)
+    seed_checkins(db, created, now)
+    seed_scheduling(db, created, now)
     return True
 
 
@@ -260,3 +266,40 @@ def seed_urgent_example(db: Session, patient: Patient, rng: random.Random, now: 
                  reasons=[{"rule": "phq9_item9", "message": 'PHQ-9 item 9 = 1 ("Several days")'}],
                  source_type="assessment", source_id=assessment.id, created_at=when))
     db.flush()
+
+
+def seed_infusions(db: Session, patients: list[Patient], rng: random.Random, now: datetime) -> None:
+    """Infusion sessions (issue 5): completed sessions with vitals, CADSS-6 and a few adverse events for treated
+    patients, and today's chairs at the north clinic in every phase. Uses the signed plans of the referrals seed,
+    or signs one as the demo prescriber where there is none."""
+    from tenfour.infusions import demo_data
+
+    demo_data.seed(db, patients, rng, now)
+
+
+def seed_referrals(db: Session, patients: list[Patient], now: datetime) -> None:
+    """Referral to plan (issue 4): referrals in every state for both clinics, intake screenings, eligibility
+    decisions by the rules (one overridden by a prescriber) and signed induction plans for treated patients.
+    Runs before the infusion seed, which uses these plans."""
+    from tenfour.referrals import demo_data
+
+    demo_data.seed(db, patients, now)
+
+
+def seed_checkins(db: Session, patients: list[Patient], now: datetime) -> None:
+    """Check-ins and relapse early warning (issue 6): schedules from the infusions, histories along each treated
+    patient's scores, warning signs, missed check-ins, a patient drifting toward relapse (watch), one with a loss of
+    response (act) and a booster proposal, one who stopped checking in, and the alert inbox that follows from them.
+    Runs after the infusion seed, whose sessions the schedules follow."""
+    from tenfour.checkins import demo_data
+
+    demo_data.seed(db, patients, now)
+
+
+def seed_scheduling(db: Session, patients: list[Patient], now: datetime) -> None:
+    """Shift-aware scheduling (issue 7): nurses on duty per weekday, a closure day, overtime and leave for two
+    patients, signed induction plans still waiting for sessions and an accepted booster, so the waiting list has
+    induction series and a booster to schedule. Runs last."""
+    from tenfour.scheduling import demo_data
+
+    demo_data.seed(db, patients, now)

@@ -55,6 +55,11 @@ def _send(settings: Settings, message: OutboxMessage) -> None:
     email["Subject"] = message.subject
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body)
+    if settings.mail_backend == "file":
+        folder = settings.data_dir / "mail"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{message.id:06d}.eml").write_bytes(bytes(email))
+        return
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()

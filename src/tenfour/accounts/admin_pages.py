@@ -15,7 +15,7 @@ from tenfour.clinics import repository as clinics_repository
 from tenfour.context import Ctx
 from tenfour.errors import NotFound, Problem, TenFourError, ValidationFailed
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values
 from tenfour.web.templating import flash, render
 
@@ -88,13 +88,13 @@ async def user_create(request: Request, db: DbSession, ctx: Admin) -> Response:
 
 
 @router.get("/admin/users/{user_id}")
-def user_edit(request: Request, db: DbSession, ctx: Admin, user_id: int) -> Response:
+def user_edit(request: Request, db: DbSession, ctx: Admin, user_id: RecordId) -> Response:
     user = _user(db, ctx, user_id)
     return _form(request, db, ctx, user, {"clinic_ids": [str(i) for i in user.clinic_ids]}, FormErrors())
 
 
 @router.post("/admin/users/{user_id}/clinics")
-async def user_clinics(request: Request, db: DbSession, ctx: Admin, user_id: int) -> Response:
+async def user_clinics(request: Request, db: DbSession, ctx: Admin, user_id: RecordId) -> Response:
     assert ctx.principal is not None
     user = _user(db, ctx, user_id)
     values = form_values(await request.form(), multi=frozenset({"clinic_ids"}))
@@ -109,7 +109,7 @@ async def user_clinics(request: Request, db: DbSession, ctx: Admin, user_id: int
 
 
 @router.post("/admin/users/{user_id}/active")
-async def user_active(request: Request, db: DbSession, ctx: Admin, user_id: int) -> Response:
+async def user_active(request: Request, db: DbSession, ctx: Admin, user_id: RecordId) -> Response:
     assert ctx.principal is not None
     user = _user(db, ctx, user_id)
     if user.id == ctx.principal.user.id:
@@ -121,7 +121,7 @@ async def user_active(request: Request, db: DbSession, ctx: Admin, user_id: int)
 
 
 @router.post("/admin/users/{user_id}/password")
-async def user_password(request: Request, db: DbSession, ctx: Admin, user_id: int) -> Response:
+async def user_password(request: Request, db: DbSession, ctx: Admin, user_id: RecordId) -> Response:
     user = _user(db, ctx, user_id)
     values = form_values(await request.form())
     try:

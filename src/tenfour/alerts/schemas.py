@@ -30,6 +30,22 @@ class AlertOut(BaseModel):
     escalated_at: datetime | None
 
 
+class EscalationOut(BaseModel):
+    state: str  # not_urgent | acknowledged | waiting (escalates at `at`) | escalated (at `at`)
+    at: datetime | None = None
+
+
+class InboxAlertOut(AlertOut):
+    """An alert as the inbox shows it: who gave the 10-4 and who resolved it, how long it has been open, escalation."""
+
+    patient_name: str
+    record_number: str
+    acknowledged_by_name: str | None = None
+    resolved_by_name: str | None = None
+    open_minutes: int
+    escalation: EscalationOut
+
+
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     resolution: Resolution

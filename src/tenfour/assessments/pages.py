@@ -24,7 +24,7 @@ from tenfour.patients import repository as patients_repository
 from tenfour.patients import service as patients
 from tenfour.patients.models import Patient
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values
 from tenfour.web.panels import own_panel, patient_panel, treatment_times
 from tenfour.web.templating import flash, render
@@ -119,7 +119,7 @@ async def own_submit(request: Request, db: DbSession, ctx: SelfWrite, instrument
 
 
 @router.get("/me/results/{assessment_id}")
-def own_result(request: Request, db: DbSession, ctx: SelfRead, assessment_id: int) -> Response:
+def own_result(request: Request, db: DbSession, ctx: SelfRead, assessment_id: RecordId) -> Response:
     patient = _own(db, ctx)
     assessment = service.get_assessment(db, ctx, assessment_id, patient.id)
     return render(request, db, "assessments/result.html", {
@@ -166,7 +166,7 @@ def _staff_form_context(patient: Patient, instrument: Instrument, values: dict[s
 
 
 @router.get("/patients/{patient_id}/assessments/new")
-def staff_form(request: Request, db: DbSession, ctx: Write, patient_id: int,
+def staff_form(request: Request, db: DbSession, ctx: Write, patient_id: RecordId,
                instrument: Annotated[str, Query(max_length=30)] = "pcl5") -> Response:
     patient = patients.get_patient(db, ctx, patient_id, audit_action=None)
     chosen = _instrument(instrument, STAFF_INSTRUMENTS)
@@ -175,7 +175,7 @@ def staff_form(request: Request, db: DbSession, ctx: Write, patient_id: int,
 
 
 @router.post("/patients/{patient_id}/assessments/new")
-async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: int,
+async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: RecordId,
                        instrument: Annotated[str, Query(max_length=30)] = "pcl5") -> Response:
     patient = patients.get_patient(db, ctx, patient_id, audit_action=None)
     chosen = _instrument(instrument, STAFF_INSTRUMENTS)
@@ -199,7 +199,7 @@ async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: 
 
 
 @router.get("/patients/{patient_id}/assessments/{assessment_id}")
-def staff_result(request: Request, db: DbSession, ctx: Read, patient_id: int, assessment_id: int) -> Response:
+def staff_result(request: Request, db: DbSession, ctx: Read, patient_id: RecordId, assessment_id: RecordId) -> Response:
     assessment = service.get_assessment(db, ctx, assessment_id, patient_id)
     patient = patients.get_patient(db, ctx, patient_id, audit_action=None)
     versions = [a for a in repository.for_patient(db, patient.id, [assessment.instrument_id])
@@ -215,8 +215,8 @@ def staff_result(request: Request, db: DbSession, ctx: Read, patient_id: int, as
 
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/correct")
-async def staff_correct(request: Request, db: DbSession, ctx: Correct, patient_id: int,
-                        assessment_id: int) -> Response:
+async def staff_correct(request: Request, db: DbSession, ctx: Correct, patient_id: RecordId,
+                        assessment_id: RecordId) -> Response:
     original = service.get_assessment(db, ctx, assessment_id, patient_id)
     instrument = instruments.get(original.instrument_id)
     values = form_values(await request.form())
@@ -236,7 +236,7 @@ async def staff_correct(request: Request, db: DbSession, ctx: Correct, patient_i
 
 
 @router.get("/patients/{patient_id}/charts/scores.svg")
-def staff_chart(request: Request, db: DbSession, ctx: Read, patient_id: int) -> Response:
+def staff_chart(request: Request, db: DbSession, ctx: Read, patient_id: RecordId) -> Response:
     patient = patients.get_patient(db, ctx, patient_id, audit_action=None)
     return _chart_response(db, patient)
 

@@ -27,7 +27,7 @@ from tenfour.errors import NotFound
 from tenfour.fhir import instruments as fhir
 from tenfour.patients import repository as patients_repository
 from tenfour.policy import Permission, active_clinic_id
-from tenfour.web.deps import DbSession, authorize, signed_in
+from tenfour.web.deps import DbSession, RecordId, authorize, signed_in
 
 router = APIRouter(prefix="/api/v1", tags=["instruments and assessments"])
 ERRORS = {401: {"description": "Not signed in"}, 403: {"description": "Role not allowed"},
@@ -101,7 +101,7 @@ def instrument_fhir(instrument_id: str, request: Request, _: Annotated[Ctx, Depe
 
 @router.post("/patients/{patient_id}/assessments", response_model=AssessmentOut, status_code=201,
              responses=ERRORS)
-def submit_assessment(patient_id: int, data: AssessmentIn, db: DbSession,
+def submit_assessment(patient_id: RecordId, data: AssessmentIn, db: DbSession,
                       ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_WRITE))]) -> AssessmentOut:
     """Store one administration. PHQ-9 item 9 > 0 or C-SSRS high raises an urgent alert at once."""
     assessment, raised = service.submit(db, ctx, patient_id, instrument_id=data.instrument_id,
@@ -111,7 +111,7 @@ def submit_assessment(patient_id: int, data: AssessmentIn, db: DbSession,
 
 
 @router.get("/patients/{patient_id}/assessments", response_model=list[AssessmentOut], responses=ERRORS)
-def list_assessments(patient_id: int, db: DbSession,
+def list_assessments(patient_id: RecordId, db: DbSession,
                      ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_READ))]) -> list[AssessmentOut]:
     """Every version of every assessment, oldest first; corrected ones have is_current false."""
     _, assessments, superseded = service.list_for_patient(db, ctx, patient_id)
@@ -119,7 +119,7 @@ def list_assessments(patient_id: int, db: DbSession,
 
 
 @router.get("/patients/{patient_id}/assessments/{assessment_id}", response_model=AssessmentOut, responses=ERRORS)
-def get_assessment(patient_id: int, assessment_id: int, db: DbSession,
+def get_assessment(patient_id: RecordId, assessment_id: RecordId, db: DbSession,
                    ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_READ))]) -> AssessmentOut:
     from tenfour.assessments import repository
 
@@ -129,7 +129,7 @@ def get_assessment(patient_id: int, assessment_id: int, db: DbSession,
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/corrections", response_model=AssessmentOut,
              status_code=201, responses=ERRORS)
-def correct_assessment(patient_id: int, assessment_id: int, data: CorrectionIn, db: DbSession,
+def correct_assessment(patient_id: RecordId, assessment_id: RecordId, data: CorrectionIn, db: DbSession,
                        ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_CORRECT))]) -> AssessmentOut:
     """A corrected version with a reason. The original is kept and marked superseded."""
     service.get_assessment(db, ctx, assessment_id, patient_id)
@@ -138,7 +138,7 @@ def correct_assessment(patient_id: int, assessment_id: int, data: CorrectionIn, 
 
 
 @router.get("/patients/{patient_id}/assessments/{assessment_id}/fhir", responses=ERRORS)
-def assessment_fhir(patient_id: int, assessment_id: int, request: Request, db: DbSession,
+def assessment_fhir(patient_id: RecordId, assessment_id: RecordId, request: Request, db: DbSession,
                     ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_READ))]) -> dict[str, Any]:
     """A FHIR R4 Bundle: the QuestionnaireResponse and the Observation of its score."""
     assessment = service.get_assessment(db, ctx, assessment_id, patient_id)

@@ -168,7 +168,10 @@ def get_assessment(db: Session, ctx: Ctx, assessment_id: int, patient_id: int | 
     assessment = repository.by_id(db, assessment_id)
     if assessment is None or (patient_id is not None and assessment.patient_id != patient_id):
         raise NotFound("No such assessment.")
-    patients.get_patient(db, ctx, assessment.patient_id, audit_action=None)
+    try:
+        patients.get_patient(db, ctx, assessment.patient_id, audit_action=None)
+    except NotFound:
+        raise NotFound("No such assessment.") from None  # word for word the answer for a missing one
     record(db, ctx.actor, "assessment.view", clinic_id=assessment.clinic_id, patient_id=assessment.patient_id,
            record_type="assessment", record_id=assessment.id)
     return assessment

@@ -13,7 +13,7 @@ from tenfour.audit.schemas import AuditEventOut, AuditPage
 from tenfour.audit.service import record
 from tenfour.context import Ctx
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, authorize
+from tenfour.web.deps import MAX_ID, DbSession, authorize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -23,12 +23,12 @@ def list_events(
     db: DbSession,
     ctx: Annotated[Ctx, Depends(authorize(Permission.AUDIT_READ))],
     action: Annotated[str | None, Query(max_length=60, description="Prefix, e.g. patient.")] = None,
-    patient_id: int | None = None,
-    actor_user_id: int | None = None,
+    patient_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    actor_user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AuditPage:
     assert ctx.principal is not None
     query = AuditQuery(ctx.principal.clinic_ids, action, patient_id, actor_user_id, since, until, limit, offset)

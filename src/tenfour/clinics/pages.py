@@ -17,7 +17,7 @@ from tenfour.context import Ctx
 from tenfour.core import policy as policy_core
 from tenfour.errors import NotFound, TenFourError
 from tenfour.policy import Permission, active_clinic_id, ensure_clinic
-from tenfour.web.deps import DbSession, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values
 from tenfour.web.templating import flash, render
 
@@ -62,6 +62,14 @@ def _policy_groups(values: dict[str, Any]) -> list[tuple[str, list[tuple[policy_
     for setting in policy_core.SETTINGS:
         groups.setdefault(setting.group, []).append((setting, values.get(setting.key, setting.default)))
     return list(groups.items())
+
+
+def _policy_errors(error: TenFourError) -> FormErrors:
+    """Errors keyed by the whole setting key: policy keys contain dots, which errors_from() reads as nesting."""
+    errors = FormErrors()
+    for problem in error.problems:
+        errors.setdefault(problem.field, problem.message)
+    return errors or errors_from(error)
 
 
 @router.get("/admin/clinics")
@@ -111,23 +119,23 @@ async def clinic_create(request: Request, db: DbSession, ctx: Admin) -> Response
 
 
 @router.get("/admin/clinics/{clinic_id}")
-def clinic_edit(request: Request, db: DbSession, ctx: Admin, clinic_id: int) -> Response:
+def clinic_edit(request: Request, db: DbSession, ctx: Admin, clinic_id: RecordId) -> Response:
     clinic = _clinic(db, ctx, clinic_id)
     values = {"name": clinic.name, "timezone": clinic.timezone, "phone": clinic.phone or "",
-              "address": clinic.address or "", **_hours_values(clinic)}
+              "address": clinic.address or "", "on_call_emails": clinic.on_call_emails or "", **_hours_values(clinic)}
     return render(request, db, "clinics/form.html", {"clinic": clinic, "values": values, "errors": FormErrors(),
                                                      "days": DAY_NAMES, "timezones": COMMON_TIMEZONES},
                   nav_key="admin-clinics")
 
 
 @router.post("/admin/clinics/{clinic_id}")
-async def clinic_update(request: Request, db: DbSession, ctx: Admin, clinic_id: int) -> Response:
+async def clinic_update(request: Request, db: DbSession, ctx: Admin, clinic_id: RecordId) -> Response:
     clinic = _clinic(db, ctx, clinic_id)
     values = form_values(await request.form())
     try:
         service.update_clinic(db, ctx.actor, clinic, name=values.get("name"), timezone=values.get("timezone") or "",
                               opening_hours=_hours_from_form(values), phone=values.get("phone"),
-                              address=values.get("address"))
+                              address=values.get("address"), on_call_emails=values.get("on_call_emails"))
     except TenFourError as error:
         return render(request, db, "clinics/form.html", {"clinic": clinic, "values": values,
                                                          "errors": errors_from(error), "days": DAY_NAMES,
@@ -137,7 +145,7 @@ async def clinic_update(request: Request, db: DbSession, ctx: Admin, clinic_id: 
 
 
 @router.post("/admin/clinics/{clinic_id}/chairs")
-async def chair_add(request: Request, db: DbSession, ctx: Admin, clinic_id: int) -> Response:
+async def chair_add(request: Request, db: DbSession, ctx: Admin, clinic_id: RecordId) -> Response:
     clinic = _clinic(db, ctx, clinic_id)
     values = form_values(await request.form())
     try:
@@ -146,6 +154,7 @@ async def chair_add(request: Request, db: DbSession, ctx: Admin, clinic_id: int)
         return render(request, db, "clinics/form.html", {
             "clinic": clinic, "values": {"name": clinic.name, "timezone": clinic.timezone,
                                          "phone": clinic.phone or "", "address": clinic.address or "",
+                                         "on_call_emails": clinic.on_call_emails or "",
                                          "chair_name": values.get("chair_name") or "", **_hours_values(clinic)},
             "errors": FormErrors(chair_name=error.problems[0].message if error.problems else error.message),
             "days": DAY_NAMES, "timezones": COMMON_TIMEZONES}, status_code=422, nav_key="admin-clinics")
@@ -153,7 +162,7 @@ async def chair_add(request: Request, db: DbSession, ctx: Admin, clinic_id: int)
 
 
 @router.post("/admin/clinics/{clinic_id}/chairs/{chair_id}/toggle")
-def chair_toggle(request: Request, db: DbSession, ctx: Admin, clinic_id: int, chair_id: int) -> Response:
+def chair_toggle(request: Request, db: DbSession, ctx: Admin, clinic_id: RecordId, chair_id: RecordId) -> Response:
     clinic = _clinic(db, ctx, clinic_id)
     chair = repository.chair_by_id(db, clinic.id, chair_id)
     if chair is None:
@@ -164,7 +173,7 @@ def chair_toggle(request: Request, db: DbSession, ctx: Admin, clinic_id: int, ch
 
 
 @router.get("/admin/clinics/{clinic_id}/policy")
-def policy_edit(request: Request, db: DbSession, ctx: Admin, clinic_id: int) -> Response:
+def policy_edit(request: Request, db: DbSession, ctx: Admin, clinic_id: RecordId) -> Response:
     clinic = _clinic(db, ctx, clinic_id)
     values = service.effective_policy(db, clinic.id)
     return render(request, db, "clinics/policy.html", {"clinic": clinic, "groups": _policy_groups(values),
@@ -173,7 +182,7 @@ def policy_edit(request: Request, db: DbSession, ctx: Admin, clinic_id: int) -> 
 
 
 @router.post("/admin/clinics/{clinic_id}/policy")
-async def policy_save(request: Request, db: DbSession, ctx: Admin, clinic_id: int) -> Response:
+async def policy_save(request: Request, db: DbSession, ctx: Admin, clinic_id: RecordId) -> Response:
     clinic = _clinic(db, ctx, clinic_id)
     form = form_values(await request.form())
     submitted: dict[str, Any] = {}
@@ -187,7 +196,7 @@ async def policy_save(request: Request, db: DbSession, ctx: Admin, clinic_id: in
     except TenFourError as error:
         values = {**service.effective_policy(db, clinic.id), **submitted}
         return render(request, db, "clinics/policy.html", {"clinic": clinic, "groups": _policy_groups(values),
-                                                           "editable": True, "errors": errors_from(error)},
+                                                           "editable": True, "errors": _policy_errors(error)},
                       status_code=422, nav_key="admin-clinics")
     message = f"{len(changed)} setting{'s' if len(changed) != 1 else ''} changed." if changed else "Nothing changed."
     return flash(request, RedirectResponse(f"/admin/clinics/{clinic_id}/policy", status_code=303), message)

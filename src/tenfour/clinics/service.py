@@ -8,6 +8,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from tenfour.audit.service import Actor, record
@@ -98,6 +99,9 @@ def create_clinic(
         problems.append(Problem("slug", "format", "use lowercase letters, digits and single hyphens (max 60)"))
     if not 0 <= chairs <= 100:
         problems.append(Problem("chairs", "range", "must be between 0 and 100"))
+    for key, value, limit in (("phone", phone, 40), ("address", address, 300)):
+        if value and len(value) > limit:
+            problems.append(Problem(key, "max_length", f"must be at most {limit} characters"))
     if problems:
         raise ValidationFailed("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
     timezone = validate_timezone(timezone)
@@ -114,6 +118,32 @@ def create_clinic(
     record(db, actor, "clinic.create", clinic_id=clinic.id, record_type="clinic", record_id=clinic.id,
            detail={"name": name, "slug": slug, "timezone": timezone, "chairs": chairs})
     return clinic
+
+
+ON_CALL_MAX = 10
+
+
+def on_call_emails(text: str | None) -> list[str]:
+    """The clinic's on-call list (stored comma-separated): who is emailed when an urgent alert waits too long."""
+    return [part.strip() for part in (text or "").replace(";", ",").replace("\n", ",").split(",") if part.strip()]
+
+
+def clean_on_call_emails(text: str | None) -> str | None:
+    """Validate an on-call list: email addresses separated by commas or new lines (at most 10)."""
+    addresses = on_call_emails(text)
+    if len(addresses) > ON_CALL_MAX:
+        raise ValidationFailed.single("on_call_emails", "max_items", f"list at most {ON_CALL_MAX} addresses")
+    clean = []
+    for address in addresses:
+        try:
+            clean.append(validate_email(address, check_deliverability=False).normalized.lower())
+        except EmailNotValidError:
+            raise ValidationFailed.single("on_call_emails", "email",
+                                          f"'{address[:60]}' is not an email address") from None
+    value = ", ".join(dict.fromkeys(clean)) or None
+    if value and len(value) > 1000:
+        raise ValidationFailed.single("on_call_emails", "max_length", "must be at most 1000 characters")
+    return value
 
 
 def update_clinic(db: Session, actor: Actor, clinic: Clinic, **changes: Any) -> Clinic:
@@ -141,6 +171,11 @@ def update_clinic(db: Session, actor: Actor, clinic: Clinic, **changes: Any) -> 
             if value and len(value) > limit:
                 problems.append(Problem(key, "max_length", f"must be at most {limit} characters"))
             clean[key] = value
+    if "on_call_emails" in changes:  # issue 6: urgent alerts not acknowledged in time are emailed to this list
+        try:
+            clean["on_call_emails"] = clean_on_call_emails(changes["on_call_emails"])
+        except ValidationFailed as error:
+            problems.extend(error.problems)
     if problems:
         raise ValidationFailed("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
     before = {key: getattr(clinic, key) for key in clean}

@@ -166,6 +166,20 @@ SETTINGS: tuple[PolicySetting, ...] = (
        Basis.PRODUCT, "Product choice", 7, 120),
     _s("checkin.alternate_short_form", "Check-ins and relapse", "Use PCL-5 8-item form on alternate weeks",
        False, "", Basis.PRODUCT, "Price et al. 2016 (PCL-5 short form)"),
+    # Reminders (issue 6): when an email reminder may go out. Never at night, never on shift (roster).
+    _s("checkin.default_reminder_hour", "Check-ins and relapse",
+       "Reminder hour until the patient chooses one", 10, "hour (0-23, patient's time)", Basis.OPERATIONS,
+       "Clinic operations; each patient chooses their own hour", 0, 23),
+    _s("checkin.quiet_hours_start_h", "Check-ins and relapse", "No reminders from (night starts)", 21,
+       "hour (0-23, patient's time)", Basis.PRODUCT, "Product choice: no reminders at night in the patient's "
+       "time zone (sleep matters in PTSD care)", 0, 23),
+    _s("checkin.quiet_hours_end_h", "Check-ins and relapse", "No reminders until (night ends)", 8,
+       "hour (0-23, patient's time)", Basis.PRODUCT, "Product choice: no reminders at night in the patient's "
+       "time zone", 0, 23),
+    _s("checkin.max_reminders", "Check-ins and relapse", "Reminders per check-in at most", 2, "emails",
+       Basis.PRODUCT, "Product choice: one on the day, one the next day if still open", 1, 5),
+    _s("checkin.reminder_link_ttl_h", "Check-ins and relapse", "A reminder's link works for", 72, "hours",
+       Basis.OPERATIONS, "Single-use link; a newer reminder replaces it", 1, 336),
     _s("relapse.act_consecutive_checkins", "Check-ins and relapse",
        "Loss of response after consecutive non-responding check-ins", 2, "check-ins", Basis.PRODUCT,
        "Product choice", 1, 6),
@@ -191,6 +205,17 @@ SETTINGS: tuple[PolicySetting, ...] = (
        "Clinic operations (observation after infusion)", 0, 240),
     _s("schedule.max_infusing_per_nurse", "Scheduling", "At most patients infusing per nurse", 2,
        "patients", Basis.OPERATIONS, "Clinic staffing", 1, 8),
+    # Asked for by the scheduling engine (issue 7): its start grid and the start target of a series.
+    _s("schedule.start_step_min", "Scheduling", "Sessions start every", 20, "min", Basis.OPERATIONS,
+       "Clinic operations: with 20/40/40 min prep/infusion/recovery a 20-min grid lets sessions follow one "
+       "another on a chair with no idle minutes", 5, 120),
+    _s("schedule.start_target_days", "Scheduling", "An induction series should start within", 7, "days",
+       Basis.PRODUCT, "Product choice: a first infusion within a week of the request (the optimiser's "
+       "target and the benchmark's measure)", 1, 60),
+    # --- Research exports (issue 8) -------------------------------------------------------------
+    _s("export.min_cell_size", "Research exports", "De-identified export: smallest group shown", 11, "patients",
+       Basis.EVIDENCE, "CMS cell size suppression policy (ResDAC): no cell of 1 to 10 may be shown; applied to the "
+       "patients sharing site, role, sex and age band in a row-level export", 5, 100),
     # --- Security -----------------------------------------------------------------------------
     _s("security.staff_idle_timeout_min", "Security", "Sign staff out after idle", 15, "min",
        Basis.OPERATIONS, "HIPAA Security Rule 164.312(a)(2)(iii) automatic logoff", 1, 240),

@@ -18,7 +18,7 @@ from tenfour.patients.models import ConsentKind, ContactMethod, PatientStatus, R
 from tenfour.patients.repository import PatientQuery
 from tenfour.patients.schemas import ROSTER_PATTERNS, Email, PatientCreate, PatientUpdate, Phone, _text
 from tenfour.policy import Permission, active_clinic_id
-from tenfour.web.deps import DbSession, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
 from tenfour.web.panels import PATIENT_HOME_PANELS, STAFF_CHART_PANELS, build_panels
 from tenfour.web.templating import flash, render
@@ -100,7 +100,7 @@ async def patient_create(request: Request, db: DbSession, ctx: Write) -> Respons
 
 
 @router.get("/patients/{patient_id}")
-def patient_view(request: Request, db: DbSession, ctx: Read, patient_id: int) -> Response:
+def patient_view(request: Request, db: DbSession, ctx: Read, patient_id: RecordId) -> Response:
     patient = service.get_patient(db, ctx, patient_id)
     panels = build_panels(STAFF_CHART_PANELS, db, ctx, patient)
     return render(request, db, "patients/view.html", {"patient": patient, "consent_version": CONSENT_VERSION,
@@ -109,7 +109,7 @@ def patient_view(request: Request, db: DbSession, ctx: Read, patient_id: int) ->
 
 
 @router.get("/patients/{patient_id}/edit")
-def patient_edit(request: Request, db: DbSession, ctx: Write, patient_id: int) -> Response:
+def patient_edit(request: Request, db: DbSession, ctx: Write, patient_id: RecordId) -> Response:
     patient = service.get_patient(db, ctx, patient_id)
     values = {c: getattr(patient, c) for c in PatientUpdate.model_fields}
     values = {k: ("" if v is None else (v.strftime("%H:%M") if k == "roster_shift_start" else v))
@@ -119,7 +119,7 @@ def patient_edit(request: Request, db: DbSession, ctx: Write, patient_id: int) -
 
 
 @router.post("/patients/{patient_id}/edit")
-async def patient_update(request: Request, db: DbSession, ctx: Write, patient_id: int) -> Response:
+async def patient_update(request: Request, db: DbSession, ctx: Write, patient_id: RecordId) -> Response:
     patient = service.get_patient(db, ctx, patient_id, audit_action=None)
     values = form_values(await request.form())
     values = {k: v for k, v in values.items() if k in PatientUpdate.model_fields}
@@ -138,7 +138,7 @@ async def patient_update(request: Request, db: DbSession, ctx: Write, patient_id
 
 
 @router.post("/patients/{patient_id}/consents")
-async def patient_consent(request: Request, db: DbSession, ctx: Write, patient_id: int) -> Response:
+async def patient_consent(request: Request, db: DbSession, ctx: Write, patient_id: RecordId) -> Response:
     patient = service.get_patient(db, ctx, patient_id, audit_action=None)
     form = await request.form()
     kind = form.get("kind")
@@ -149,8 +149,8 @@ async def patient_consent(request: Request, db: DbSession, ctx: Write, patient_i
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw")
-def patient_consent_withdraw(request: Request, db: DbSession, ctx: Write, patient_id: int,
-                             consent_id: int) -> Response:
+def patient_consent_withdraw(request: Request, db: DbSession, ctx: Write, patient_id: RecordId,
+                             consent_id: RecordId) -> Response:
     patient = service.get_patient(db, ctx, patient_id, audit_action=None)
     service.withdraw_consent(db, ctx, patient, consent_id)
     return flash(request, RedirectResponse(f"/patients/{patient_id}#consents", status_code=303),

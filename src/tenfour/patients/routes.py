@@ -12,7 +12,7 @@ from tenfour.patients.models import PatientStatus, ResponderRole
 from tenfour.patients.repository import PatientQuery
 from tenfour.patients.schemas import ConsentIn, ConsentOut, PatientCreate, PatientOut, PatientPage, PatientUpdate
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, authorize
+from tenfour.web.deps import DbSession, RecordId, authorize
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 ERRORS = {401: {"description": "Not signed in"}, 403: {"description": "Role not allowed"},
@@ -46,27 +46,27 @@ def create_patient(data: PatientCreate, db: DbSession,
 
 
 @router.get("/{patient_id}", response_model=PatientOut, responses=ERRORS)
-def get_patient(patient_id: int, db: DbSession,
+def get_patient(patient_id: RecordId, db: DbSession,
                 ctx: Annotated[Ctx, Depends(authorize(Permission.PATIENT_READ))]) -> PatientOut:
     return PatientOut.model_validate(service.get_patient(db, ctx, patient_id))
 
 
 @router.patch("/{patient_id}", response_model=PatientOut, responses=ERRORS)
-def update_patient(patient_id: int, data: PatientUpdate, db: DbSession,
+def update_patient(patient_id: RecordId, data: PatientUpdate, db: DbSession,
                    ctx: Annotated[Ctx, Depends(authorize(Permission.PATIENT_WRITE))]) -> PatientOut:
     """Change only the fields sent."""
     return PatientOut.model_validate(service.update_patient(db, ctx, patient_id, data))
 
 
 @router.post("/{patient_id}/consents", response_model=ConsentOut, status_code=201, responses=ERRORS)
-def add_consent(patient_id: int, data: ConsentIn, db: DbSession,
+def add_consent(patient_id: RecordId, data: ConsentIn, db: DbSession,
                 ctx: Annotated[Ctx, Depends(authorize(Permission.PATIENT_WRITE))]) -> ConsentOut:
     patient = service.get_patient(db, ctx, patient_id, audit_action=None)
     return ConsentOut.model_validate(service.add_consent(db, ctx, patient, data.kind.value, data.version))
 
 
 @router.post("/{patient_id}/consents/{consent_id}/withdraw", response_model=ConsentOut, responses=ERRORS)
-def withdraw_consent(patient_id: int, consent_id: int, db: DbSession,
+def withdraw_consent(patient_id: RecordId, consent_id: RecordId, db: DbSession,
                      ctx: Annotated[Ctx, Depends(authorize(Permission.PATIENT_WRITE))]) -> ConsentOut:
     patient = service.get_patient(db, ctx, patient_id, audit_action=None)
     return ConsentOut.model_validate(service.withdraw_consent(db, ctx, patient, consent_id))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         description=API_DESCRIPTION,
         docs_url=None,  # served by our own page: no CDN, no inline script
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.secret_key = settings.effective_secret_key()
@@ -48,6 +51,20 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     for module_name in ROUTER_MODULES:
         app.include_router(importlib.import_module(module_name).router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work that runs beside the requests: the check-ins sweep on a timer (TENFOUR_SWEEP_INTERVAL_S)."""
+    from tenfour.checkins.timer import SweepTimer
+
+    timer = SweepTimer.start_for(app.state.session_factory, app.state.settings)
+    app.state.sweep_timer = timer
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.stop()
 
 
 # Every router of the application: JSON API first, then pages. A domain adds its modules here.
@@ -66,4 +83,19 @@ ROUTER_MODULES = (
     "tenfour.audit.pages",
     "tenfour.assessments.pages",
     "tenfour.alerts.pages",
+    "tenfour.referrals.routes",
+    "tenfour.intake.routes",
+    "tenfour.eligibility.routes",
+    "tenfour.plans.routes",
+    "tenfour.referrals.pages",
+    "tenfour.intake.pages",
+    "tenfour.eligibility.pages",
+    "tenfour.plans.pages",
+    "tenfour.infusions.routes",
+    "tenfour.infusions.pages",
+    "tenfour.infusions.board_pages",
+    "tenfour.checkins.routes",
+    "tenfour.checkins.pages",
+    "tenfour.scheduling.routes",
+    "tenfour.scheduling.pages",
 )

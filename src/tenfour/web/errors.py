@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -86,6 +87,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CoreError)
     async def core_error(request: Request, error: CoreError) -> Response:
         return await tenfour_error(request, ValidationFailed.from_core(error))
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, error: DataError) -> Response:
+        # The database refused a value that validation let through (PostgreSQL: a NUL character in text, a
+        # number out of range). That is bad input, not a failure of ours: 422, and nothing was saved.
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
+                    type(error.orig).__name__)
+        return await tenfour_error(request, ValidationFailed.single(
+            "body", "storable", "contains a value that cannot be stored (such as a NUL character)"))
 
     @app.exception_handler(RequestValidationError)
     async def request_validation(request: Request, error: RequestValidationError) -> Response:

@@ -73,6 +73,15 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         items.append(NavItem("Patients", "/patients", "patients"))
     if policy.can(principal, Permission.ALERT_READ):
         items.append(NavItem("Alerts", "/alerts", "alerts"))
+        items.append(NavItem("Check-ins", "/checkins", "checkins"))
+    if policy.can(principal, Permission.REFERRAL_TRIAGE):
+        items.append(NavItem("Referrals", "/referrals", "referrals"))
+    if policy.can(principal, Permission.INFUSION_CHART):  # the chairside board; booking-only roles book a chair
+        items.append(NavItem("Chairside", "/chairside", "chairside"))
+    elif policy.can(principal, Permission.SCHEDULE_MANAGE):
+        items.append(NavItem("Book a chair", "/chairside/book", "chairside"))
+    if policy.can(principal, Permission.SCHEDULE_VIEW):
+        items.append(NavItem("Schedule", "/schedule", "schedule"))
     if policy.can(principal, Permission.CLINIC_ADMIN):
         items.append(NavItem("Clinics", "/admin/clinics", "admin-clinics"))
     if policy.can(principal, Permission.USER_ADMIN):
