@@ -20,7 +20,7 @@ from tests.browser.conftest import LiveApp, demo_login, login
 
 from tenfour.audit.service import Actor
 from tenfour.clinics import service as clinics_service
-from tenfour.clinics.models import Clinic
+from tenfour.clinics.models import Chair, Clinic
 from tenfour.infusions.models import InfusionSession, InfusionTransition
 from tenfour.patients.models import Patient
 from tenfour.plans import repository as plans_repository
@@ -64,10 +64,18 @@ def todays_session(live_app: LiveApp) -> Iterator[tuple[int, str]]:
         plan = plans_repository.current_signed_plan(db, patient.id)
         assert plan is not None
         patient.roster_pattern = None
-        chair = north.chairs[-1]
+        start, end = now - timedelta(minutes=2), now + timedelta(minutes=98)
+        taken = set(db.scalars(select(InfusionSession.chair_id).where(
+            InfusionSession.clinic_id == north.id, InfusionSession.scheduled_start < end,
+            InfusionSession.scheduled_end > start)))
+        chair = next((c for c in reversed(north.chairs) if c.id not in taken), None)  # free now, whatever the hour
+        if chair is None:  # every demo chair is busy at this hour: the clinic adds one, as it could
+            chair = Chair(clinic_id=north.id, name="Chair T", position=len(north.chairs) + 1)
+            db.add(chair)
+            db.flush()
         session = InfusionSession(clinic_id=north.id, patient_id=patient.id, chair_id=chair.id, plan_id=plan.id,
-                                  status="scheduled", scheduled_start=now - timedelta(minutes=2),
-                                  scheduled_end=now + timedelta(minutes=98), infusion_duration_min=40)
+                                  status="scheduled", scheduled_start=start,
+                                  scheduled_end=end, infusion_duration_min=40)
         session.transitions.append(InfusionTransition(from_status=None, to_status="scheduled", at=now))
         db.add(session)
         clinics_service.set_policy_values(db, Actor.system("browser-test"), north,

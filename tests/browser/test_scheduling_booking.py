@@ -267,7 +267,8 @@ def test_a_coordinator_previews_the_waiting_list_commits_and_sees_the_chair_cale
     # Schedule waiting requests: a preview, nothing booked yet.
     page.get_by_label("Time limit (seconds)").fill("5")
     page.get_by_role("button", name=re.compile(r"^Plan \d+ requests?$")).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Preview: nothing is booked yet")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Preview: nothing is booked yet",
+                                                                    timeout=120_000)  # the solver runs first
     expect(page.locator(".ok-message")).to_contain_text("Independent checker: every placement keeps every rule")
     placed = page.locator(".sched-placed", has_text=him.display)
     expect(placed.locator("li")).to_have_count(SERIES)

@@ -16,6 +16,7 @@ from tests.web.scheduling_helpers import (  # noqa: F401
     shift_starts,
     verify_booked,
 )
+from tests.web.support import sign_in_browser
 
 from tenfour.checkins.models import BoosterRequest, BoosterRequestStatus
 from tenfour.infusions.models import InfusionSession
@@ -433,3 +434,25 @@ def test_calendar_lists_sessions_by_chair(client, as_api, world, clock, db, fire
     assert len(body["sessions"]) == 6 and body["sessions"][0]["patient_id"] == firefighter.id
     assert client.get("/api/v1/scheduling/calendar", params={"days": 99},
                       headers=as_api("prescriber")).status_code == 422
+
+
+def test_when_no_time_can_be_offered_the_patient_page_says_so_instead_of_looping(
+        client, as_api, world, clock, db, firefighter, monkeypatch):  # noqa: F811
+    """If the clinic's bookings cannot be planned around (e.g. two bookings on one chair entered outside the app),
+    the slot page sends the patient back to their schedule with a plain message, never to itself."""
+    from tenfour.errors import ValidationFailed
+    from tenfour.scheduling import selfbook
+
+    rid = client.get("/api/v1/scheduling/requests", headers=as_api("coordinator")).json()[0]["id"]
+
+    def refuse(*_args, **_kwargs):
+        raise ValidationFailed.single("fixed_sessions[1]", "chair_no_overlap", "overlaps fixed_sessions[0]")
+
+    monkeypatch.setattr(selfbook, "offer", refuse)
+    sign_in_browser(client, db, world.user("patient"))
+    page = client.get(f"/me/schedule/{rid}", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/me/schedule"
+    landed = client.get("/me/schedule")
+    assert landed.status_code == 200
+    assert "No times can be offered online right now" in landed.text
+    assert "fixed_sessions" not in landed.text  # no internal detail for the patient

@@ -8,6 +8,7 @@ series one session at a time (/me/schedule), with an .ics file of their appointm
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from tenfour.web.forms import FormErrors, errors_from, form_values
 from tenfour.web.panels import own_panel, patient_panel
 from tenfour.web.templating import flash, render
 
+log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 View = Annotated[Ctx, Depends(authorize(Permission.SCHEDULE_VIEW))]
 Manage = Annotated[Ctx, Depends(authorize(Permission.SCHEDULE_MANAGE))]
@@ -539,10 +541,17 @@ def my_choose(request: Request, db: DbSession, ctx: SelfRead, request_id: Record
     zone = selfbook.zone_of(db, patient)
     try:
         offer = selfbook.offer(db, ctx, request_id, chosen or [])
-    except ValidationFailed as error:  # a stale choice (someone took the chair): start again
-        return flash(request, RedirectResponse(f"/me/schedule/{request_id}", status_code=303),
-                     f"Please choose again: {error.problems[0].message if error.problems else error.message}",
-                     kind="error")
+    except ValidationFailed as error:
+        reason = error.problems[0].message if error.problems else error.message
+        if chosen:  # a stale choice (someone took the chair): start again from the first infusion
+            return flash(request, RedirectResponse(f"/me/schedule/{request_id}", status_code=303),
+                         f"Please choose again: {reason}", kind="error")
+        # Nothing can be offered (e.g. the clinic's bookings need a coordinator's attention): back to the
+        # overview (never a redirect to this page), in plain words; the reason goes to the log for the clinic.
+        log.warning("self-booking offer for request %s refused: %s", request_id, reason)
+        return flash(request, RedirectResponse("/me/schedule", status_code=303),
+                     "No times can be offered online right now. The clinic will book your infusions with you, "
+                     "or try again later.", kind="error")
     clinic = clinics_repository.by_id(db, patient.clinic_id)
     window = float(infusions.rules_for(db, clinic).values["duty.no_duty_window_h"]) if clinic else 24.0
     plan = plans_repository.current_signed_plan(db, patient.id)
