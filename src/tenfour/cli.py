@@ -183,7 +183,9 @@ def demo(
         # server is needed to open the invitation, reminder and escalation emails it sends.
         if "TENFOUR_MAIL_BACKEND" not in os.environ:
             os.environ["TENFOUR_MAIL_BACKEND"] = "file"
-            get_settings.cache_clear()
+        if "TENFOUR_BASE_URL" not in os.environ:  # links in the demo's emails point at this server
+            os.environ["TENFOUR_BASE_URL"] = f"http://{host}:{port}"
+        get_settings.cache_clear()
         if get_settings().mail_backend == "file":
             console.print(f"Emails the demo sends (invitations, check-in reminders, escalations) are written to "
                           f"{settings.data_dir / 'mail'} as .eml files.", highlight=False, soft_wrap=True)
@@ -354,7 +356,7 @@ def report_outcomes(
 
 @app.command()
 def simulate(
-    patients: Annotated[int, typer.Option(help="Synthetic referrals to make", min=1, max=100_000)],
+    patients: Annotated[int, typer.Option(help="Synthetic referrals to make", min=1, max=10_000)],
     seed: Annotated[int, typer.Option(help="Random seed: the same seed, clinic and day make the same cohort")],
     preset: Annotated[str, typer.Option(help="Parameter preset: feder2021 or feder2021-midazolam")] = "feder2021",
     clinic: Annotated[str | None, typer.Option(help="Slug of a synthetic (demo) clinic; default: a new one")] = None,
@@ -412,6 +414,15 @@ def simulate(
     else:
         for line in summary.lines():
             console.print(line, highlight=False)
+
+
+# --- Integrity: the audit chain, backup and restore (issue 9) -----------------------------------------------------
+from tenfour.audit.cli import audit_app  # noqa: E402 - the command groups live with their domains
+from tenfour.backup.cli import backup_app, restore  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
+app.command("restore")(restore)
 
 
 if __name__ == "__main__":

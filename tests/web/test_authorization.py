@@ -132,6 +132,7 @@ CORE_ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/me"): Spec(Permission.SELF_READ, 200),
     ("GET", "/me/details"): Spec(Permission.SELF_READ, 200),
     ("POST", "/me/details"): Spec(Permission.SELF_WRITE, 303, payload="me_details"),
+    ("GET", "/me/access-log"): Spec(Permission.SELF_READ, 200),  # who opened my record
     # --- Pages: clinics and policy -----------------------------------------------------------------------
     ("GET", "/admin/clinics"): Spec(Permission.CLINIC_ADMIN, 200),
     ("GET", "/admin/clinics/new"): Spec(Permission.CLINIC_ADMIN, 200),

@@ -26,6 +26,7 @@ from tenfour.patients.models import Patient
 from tenfour.policy import Permission
 from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values
+from tenfour.web.idempotency import form_once, principal_of
 from tenfour.web.panels import own_panel, patient_panel, treatment_times
 from tenfour.web.templating import flash, render
 
@@ -107,6 +108,9 @@ async def own_submit(request: Request, db: DbSession, ctx: SelfWrite, instrument
     patient = _own(db, ctx)
     instrument = _instrument(instrument_id, PATIENT_INSTRUMENTS)
     values = form_values(await request.form())
+    once = form_once(request, db, values, principal_of(ctx))
+    if once.replay is not None:  # the same form sent again: the answer the first one got, nothing stored twice
+        return once.replay
     try:
         assessment, _ = service.submit(db, ctx, patient.id, instrument_id=instrument.id,
                                        answers=_answers_from_form(values, instrument), version=values.get("version"),
@@ -115,7 +119,7 @@ async def own_submit(request: Request, db: DbSession, ctx: SelfWrite, instrument
         return render(request, db, "assessments/fill.html", _form_context(
             instrument, values, errors_from(error), action=f"/me/questionnaires/{instrument.id}", for_patient=True),
             status_code=422, nav_key="me")
-    return RedirectResponse(f"/me/results/{assessment.id}", status_code=303)
+    return once.done(RedirectResponse(f"/me/results/{assessment.id}", status_code=303))
 
 
 @router.get("/me/results/{assessment_id}")
@@ -180,6 +184,9 @@ async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: 
     patient = patients.get_patient(db, ctx, patient_id, audit_action=None)
     chosen = _instrument(instrument, STAFF_INSTRUMENTS)
     values = form_values(await request.form())
+    once = form_once(request, db, values, principal_of(ctx))
+    if once.replay is not None:
+        return once.replay
     try:
         context = AssessmentContext(values.get("context") or "ad_hoc")
     except ValueError:
@@ -194,8 +201,9 @@ async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: 
                       nav_key="patients")
     response = RedirectResponse(f"/patients/{patient.id}/assessments/{assessment.id}", status_code=303)
     if raised:
-        return flash(request, response, "Urgent alert raised for this patient: see the alert banner.", "error")
-    return flash(request, response, f"{chosen.short_title} saved.")
+        return once.done(flash(request, response, "Urgent alert raised for this patient: see the alert banner.",
+                               "error"))
+    return once.done(flash(request, response, f"{chosen.short_title} saved."))
 
 
 @router.get("/patients/{patient_id}/assessments/{assessment_id}")

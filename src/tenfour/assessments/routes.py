@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 
 from tenfour.assessments import service
 from tenfour.assessments.models import Assessment
@@ -28,6 +29,7 @@ from tenfour.fhir import instruments as fhir
 from tenfour.patients import repository as patients_repository
 from tenfour.policy import Permission, active_clinic_id
 from tenfour.web.deps import DbSession, RecordId, authorize, signed_in
+from tenfour.web.idempotency import IdempotencyKeyHeader, json_once
 
 router = APIRouter(prefix="/api/v1", tags=["instruments and assessments"])
 ERRORS = {401: {"description": "Not signed in"}, 403: {"description": "Role not allowed"},
@@ -101,13 +103,19 @@ def instrument_fhir(instrument_id: str, request: Request, _: Annotated[Ctx, Depe
 
 @router.post("/patients/{patient_id}/assessments", response_model=AssessmentOut, status_code=201,
              responses=ERRORS)
-def submit_assessment(patient_id: RecordId, data: AssessmentIn, db: DbSession,
-                      ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_WRITE))]) -> AssessmentOut:
-    """Store one administration. PHQ-9 item 9 > 0 or C-SSRS high raises an urgent alert at once."""
-    assessment, raised = service.submit(db, ctx, patient_id, instrument_id=data.instrument_id,
-                                        answers=data.answers, version=data.version, context=data.context,
-                                        administered_at=data.administered_at)
-    return _out(assessment, set(), [a.id for a in raised])
+def submit_assessment(patient_id: RecordId, data: AssessmentIn, request: Request, db: DbSession,
+                      ctx: Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_WRITE))],
+                      idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """Store one administration. PHQ-9 item 9 > 0 or C-SSRS high raises an urgent alert at once. The same
+    ``Idempotency-Key`` header again stores nothing and returns the first answer."""
+
+    def submit() -> AssessmentOut:
+        assessment, raised = service.submit(db, ctx, patient_id, instrument_id=data.instrument_id,
+                                            answers=data.answers, version=data.version, context=data.context,
+                                            administered_at=data.administered_at)
+        return _out(assessment, set(), [a.id for a in raised])
+
+    return json_once(request, db, ctx, idempotency_key, data, 201, submit)
 
 
 @router.get("/patients/{patient_id}/assessments", response_model=list[AssessmentOut], responses=ERRORS)

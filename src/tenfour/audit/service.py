@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tenfour.audit import chain
 from tenfour.audit.models import AuditEvent
 
 
@@ -52,4 +53,5 @@ def record(
     )
     db.add(event)
     db.flush()
+    chain.track(db, event)  # linked into the hash chain when the transaction commits
     return event

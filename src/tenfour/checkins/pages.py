@@ -33,6 +33,7 @@ from tenfour.patients.models import Patient
 from tenfour.policy import Permission, Principal, active_clinic_id
 from tenfour.web.deps import DbSession, RecordId, authorize, public, verify_csrf
 from tenfour.web.forms import FormErrors, form_values
+from tenfour.web.idempotency import form_once, link_principal, principal_of
 from tenfour.web.panels import own_panel, patient_panel
 from tenfour.web.templating import flash, render
 
@@ -189,6 +190,9 @@ def link_form(request: Request, db: DbSession, ctx: Public, token: str) -> Respo
 @router.post("/checkin/{token}")
 async def link_submit(request: Request, db: DbSession, ctx: Public, token: str) -> Response:
     values = form_values(await request.form(), MULTI)
+    once = form_once(request, db, values, link_principal(token))
+    if once.replay is not None:  # the same form sent again: the answer the first one got
+        return once.replay
     key = values.get("submission_key") or None
     secret = request.app.state.secret_key
     try:
@@ -225,7 +229,7 @@ async def link_submit(request: Request, db: DbSession, ctx: Public, token: str) 
             db, patient, course, checkin, values, _errors(error), mode="link", action=f"/checkin/{token}",
             expires_at=link.expires_at), status_code=error.status_code)
     links.redeem(db, token, reminders.LINK_PURPOSE)
-    return RedirectResponse(f"/checkin/done/{_receipt(secret, result.checkin.id)}", status_code=303)
+    return once.done(RedirectResponse(f"/checkin/done/{_receipt(secret, result.checkin.id)}", status_code=303))
 
 
 def _ints(raw: Any) -> list[int]:
@@ -284,6 +288,9 @@ def own_form(request: Request, db: DbSession, ctx: SelfWrite) -> Response:
 async def own_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Response:
     patient = _own(db, ctx)
     values = form_values(await request.form(), MULTI)
+    once = form_once(request, db, values, principal_of(ctx))
+    if once.replay is not None:
+        return once.replay
     key = values.get("submission_key") or None
     course = repository.current_course(db, patient.id)
     checkin = service.open_checkin(db, patient, course)
@@ -298,7 +305,7 @@ async def own_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Respons
         return render(request, db, "checkins/checkin.html", _form_context(
             db, patient, course, checkin, values, _errors(error), mode="own", action="/me/checkin"),
             status_code=error.status_code, nav_key="me")
-    return RedirectResponse(f"/me/checkin/{result.checkin.id}/done", status_code=303)
+    return once.done(RedirectResponse(f"/me/checkin/{result.checkin.id}/done", status_code=303))
 
 
 def _own_checkin(db: Session, ctx: Ctx, checkin_id: int) -> tuple[Patient, CheckIn]:
@@ -435,6 +442,9 @@ def staff_form(request: Request, db: DbSession, ctx: Write, patient_id: RecordId
 async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: RecordId) -> Response:
     patient = _staff_patient(db, ctx, patient_id)
     values = form_values(await request.form(), MULTI)
+    once = form_once(request, db, values, principal_of(ctx))
+    if once.replay is not None:
+        return once.replay
     course = repository.current_course(db, patient.id)
     checkin = service.open_checkin(db, patient, course)
     key = values.get("submission_key") or None
@@ -460,8 +470,8 @@ async def staff_submit(request: Request, db: DbSession, ctx: Write, patient_id: 
         message += " Urgent alert raised: see the alert banner."
     elif result.alerts:
         message += " An alert was raised: see the alert inbox."
-    return flash(request, RedirectResponse(f"/patients/{patient.id}#checkins", status_code=303), message,
-                 "error" if result.urgent else "success")
+    return once.done(flash(request, RedirectResponse(f"/patients/{patient.id}#checkins", status_code=303), message,
+                           "error" if result.urgent else "success"))
 
 
 def _local_datetime(raw: Any, tz: str) -> datetime | str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 
 from tenfour.checkins import boosters, courses, detection, repository, service
 from tenfour.checkins.models import BoosterRequestStatus, CheckIn, ProposalStatus
@@ -36,6 +37,7 @@ from tenfour.patients import repository as patients_repository
 from tenfour.patients import service as patients
 from tenfour.policy import Permission, active_clinic_id
 from tenfour.web.deps import DbSession, RecordId, authorize
+from tenfour.web.idempotency import IdempotencyKeyHeader, json_once
 
 router = APIRouter(prefix="/api/v1", tags=["check-ins and relapse"])
 Clinical = Annotated[Ctx, Depends(authorize(Permission.ALERT_READ))]
@@ -103,16 +105,23 @@ def patient_checkins(patient_id: RecordId, db: DbSession, ctx: Read) -> dict[str
 
 
 @router.post("/patients/{patient_id}/checkins", response_model=SubmittedOut, status_code=201, responses=ERRORS)
-def submit_checkin(patient_id: RecordId, data: CheckInSubmit, db: DbSession, ctx: Write) -> SubmittedOut:
+def submit_checkin(patient_id: RecordId, data: CheckInSubmit, request: Request, db: DbSession, ctx: Write,
+                   idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Submit a check-in (the one due now unless ``checkin_id`` names it; an extra one when nothing is due).
     PHQ-9 item 9 > 0 needs the C-SSRS screen too (here, or later with .../cssrs). The same ``submission_key``
-    again returns the first submission (``repeated``) and stores nothing."""
+    again returns the first submission (``repeated``) and stores nothing; the same ``Idempotency-Key`` header again
+    returns the first answer as it was."""
     answers = service.Answers(pcl5=data.answers.pcl5, phq9=data.answers.phq9, cssrs=data.answers.cssrs)
     assert ctx.principal is not None
-    result = service.submit(db, ctx, patient_id, answers, sign_ids=data.warning_signs, note=data.note,
-                            checkin_id=data.checkin_id, submission_key=data.submission_key,
-                            via="api" if not ctx.principal.is_staff else "staff", completed_at=data.completed_at)
-    return _submitted(db, result)
+    via = "api" if not ctx.principal.is_staff else "staff"
+
+    def submit() -> SubmittedOut:
+        result = service.submit(db, ctx, patient_id, answers, sign_ids=data.warning_signs, note=data.note,
+                                checkin_id=data.checkin_id, submission_key=data.submission_key, via=via,
+                                completed_at=data.completed_at)
+        return _submitted(db, result)
+
+    return json_once(request, db, ctx, idempotency_key, data, 201, submit)
 
 
 def _submitted(db: DbSession, result: service.Submitted) -> SubmittedOut:

@@ -32,6 +32,7 @@ from tenfour.policy import Permission
 from tenfour.referrals import service as referrals
 from tenfour.web.deps import DbSession, RecordId, authorize, public, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
+from tenfour.web.idempotency import form_once, principal_of
 from tenfour.web.panels import own_panel, patient_panel
 from tenfour.web.security import SESSION_COOKIE, is_https
 from tenfour.web.templating import flash, render
@@ -263,6 +264,9 @@ async def questionnaire_submit(request: Request, db: DbSession, ctx: SelfWrite, 
     patient, form = service.own_intake(db, ctx)
     instrument = _intake_instrument(instrument_id)
     values = form_values(await request.form())
+    once = form_once(request, db, values, principal_of(ctx))
+    if once.replay is not None:  # the same questionnaire sent again: stored once
+        return once.replay
     try:
         _, raised = service.submit_questionnaire(db, ctx, instrument.id, _answers_from_form(values, instrument),
                                                  values.get("version"))
@@ -273,8 +277,8 @@ async def questionnaire_submit(request: Request, db: DbSession, ctx: SelfWrite, 
                       _questionnaire_context(form, instrument, values, errors_from(error)),
                       status_code=error.status_code, nav_key="me")
     if raised:  # PHQ-9 item 9 above 0 or a high C-SSRS: crisis resources first, at once
-        return RedirectResponse("/me/intake/support", status_code=303)
-    return _after(form)
+        return once.done(RedirectResponse("/me/intake/support", status_code=303))
+    return once.done(_after(form))
 
 
 @router.get("/me/intake/support")
@@ -369,14 +373,18 @@ def review_page(request: Request, db: DbSession, ctx: SelfRead) -> Response:
 
 
 @router.post("/me/intake/submit")
-def intake_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Response:
+async def intake_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Response:
     patient, form = service.own_intake(db, ctx)
+    once = form_once(request, db, form_values(await request.form()), principal_of(ctx))
+    if once.replay is not None:  # sent twice (a double tap): the first answer, sent once
+        return once.replay
     try:
         service.submit_intake(db, ctx)
     except TenFourError as error:
         return render(request, db, "intake/review.html", _review_context(db, patient, form, errors_from(error)),
                       status_code=error.status_code, nav_key="me")
-    return flash(request, RedirectResponse("/me/intake", status_code=303), "Thank you. Your intake is sent.")
+    return once.done(flash(request, RedirectResponse("/me/intake", status_code=303),
+                           "Thank you. Your intake is sent."))
 
 
 # --- Panels ------------------------------------------------------------------------------------------------------

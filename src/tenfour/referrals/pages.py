@@ -23,6 +23,7 @@ from tenfour.referrals.routes import limit_body
 from tenfour.referrals.schemas import ConvertIn, ReferralIn
 from tenfour.web.deps import DbSession, RecordId, authorize, public, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
+from tenfour.web.idempotency import form_once, principal_of
 from tenfour.web.templating import flash, render
 
 router = APIRouter(dependencies=[Depends(limit_body), Depends(verify_csrf)], include_in_schema=False)
@@ -57,6 +58,9 @@ def referral_form(request: Request, db: DbSession, _: Public,
 @router.post("/refer")
 async def referral_submit(request: Request, db: DbSession, ctx: Public) -> Response:
     values = form_values(await request.form())
+    once = form_once(request, db, values, principal_of(ctx))
+    if once.replay is not None:  # the same form sent again (a double tap, a retry): one referral
+        return once.replay
     if values.pop(HONEYPOT, None):
         # A bot: it gets the same answer as a person, and nothing is stored.
         service.count_discarded(db, ctx)
@@ -74,7 +78,7 @@ async def referral_submit(request: Request, db: DbSession, ctx: Public) -> Respo
         except TenFourError as error:
             errors = errors_from(error)
         else:
-            return RedirectResponse(f"/refer/thanks?ref={referral.reference}", status_code=303)
+            return once.done(RedirectResponse(f"/refer/thanks?ref={referral.reference}", status_code=303))
     response = render(request, db, "referrals/form.html", _form_context(db, values, errors), status_code=status)
     response.headers.update(headers)
     return response

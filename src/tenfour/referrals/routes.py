@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from tenfour.context import Ctx
 from tenfour.errors import TenFourError
@@ -23,6 +24,7 @@ from tenfour.referrals.schemas import (
     StatusChangeIn,
 )
 from tenfour.web.deps import DbSession, RecordId, authorize, public
+from tenfour.web.idempotency import IdempotencyKeyHeader, json_once
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
 Public = Annotated[Ctx, Depends(public)]
@@ -62,10 +64,13 @@ class ConvertOut(BaseModel):
              dependencies=[Depends(limit_body)],
              responses={413: {"description": "Too large"}, 422: {"description": "Invalid input"},
                         429: {"description": "Too many referrals from this address; wait and try again"}})
-def submit_referral(data: ReferralIn, db: DbSession, ctx: Public) -> ReferralAcknowledgment:
+def submit_referral(data: ReferralIn, request: Request, db: DbSession, ctx: Public,
+                    idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Refer someone in confidence; no account needed. The answer is a reference number and nothing else, ever:
-    no endpoint tells a referrer whether the person was contacted or came in."""
-    return ReferralAcknowledgment(reference=service.submit(db, ctx, data).reference)
+    no endpoint tells a referrer whether the person was contacted or came in. Send an ``Idempotency-Key`` so that a
+    retry after a dropped connection makes one referral, not two."""
+    return json_once(request, db, ctx, idempotency_key, data, 201,
+                     lambda: ReferralAcknowledgment(reference=service.submit(db, ctx, data).reference))
 
 
 @router.get("/referrals", response_model=QueueOut, responses=ERRORS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +53,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["local"] = _local
     env.filters["urlquote"] = lambda v: quote(str(v), safe="")
     env.filters["tel_href"] = tel_href
+    # A fresh idempotency key each time a form is drawn (web.idempotency): a retried post is stored once.
+    env.globals["new_form_key"] = lambda: secrets.token_urlsafe(24)
     return Jinja2Templates(env=env)
 
 
@@ -82,12 +85,16 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         items.append(NavItem("Book a chair", "/chairside/book", "chairside"))
     if policy.can(principal, Permission.SCHEDULE_VIEW):
         items.append(NavItem("Schedule", "/schedule", "schedule"))
+    if policy.can(principal, Permission.OUTCOMES_READ):
+        items.append(NavItem("Outcomes", "/outcomes", "outcomes"))
     if policy.can(principal, Permission.CLINIC_ADMIN):
         items.append(NavItem("Clinics", "/admin/clinics", "admin-clinics"))
     if policy.can(principal, Permission.USER_ADMIN):
         items.append(NavItem("Users", "/admin/users", "admin-users"))
     if policy.can(principal, Permission.AUDIT_READ):
         items.append(NavItem("Audit log", "/admin/audit", "admin-audit"))
+    if policy.can(principal, Permission.DATA_EXPORT):
+        items.append(NavItem("Exports", "/exports", "exports"))
     return items
 
 
