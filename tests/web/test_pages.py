@@ -128,7 +128,7 @@ def test_page_renders_and_is_accessible(client, world, db, role, path) -> None: 
 
 # What the menu must offer, and must not, per role (other domains may add items of their own).
 NAV = {
-    "admin": (["Home", "Clinics", "Users", "Audit log"], ["Patients", "My care"]),
+    "admin": (["Home", "Outcomes", "Clinics", "Users", "Audit log"], ["Patients", "My care"]),
     "prescriber": (["Home", "Patients"], ["Clinics", "Users", "Audit log", "My care"]),
     "nurse": (["Home", "Patients"], ["Clinics", "Users", "Audit log", "My care"]),
     "coordinator": (["Home", "Patients"], ["Clinics", "Users", "Audit log", "My care"]),

@@ -1,0 +1,1 @@
+"""Exports: the de-identified research CSV, and one patient's record as a FHIR R4 Bundle."""
