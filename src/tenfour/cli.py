@@ -176,7 +176,8 @@ def demo(
     console.print(f"\n[bold]Demo logins[/bold] (synthetic data only). Password for every account: "
                   f"[bold]{demo_data.DEMO_PASSWORD}[/bold]")
     for login in demo_data.LOGINS:
-        console.print(f"  {login.role:<12} {login.email:<42} clinic: {login.clinics}", highlight=False,
+        two_step = f"  two-step sign-in key: {login.totp_secret}" if login.totp_secret else ""
+        console.print(f"  {login.role:<12} {login.email:<42} clinic: {login.clinics}{two_step}", highlight=False,
                       soft_wrap=True)
     if serve_after:
         # The served demo writes its mail to files in the data folder unless a mail backend was chosen: no mail

@@ -20,6 +20,8 @@ from tenfour.clinics.models import WEEKDAYS, Clinic
 from tenfour.patients.models import Patient, PatientConsent, PatientStatus, ResponderRole
 
 DEMO_PASSWORD = "tenfour-demo-2026"  # noqa: S105 - printed on purpose; demo data only
+# The one demo account with two-step sign-in: add this key to an authenticator app (or run `oathtool --totp -b KEY`).
+DEMO_TOTP_SECRET = "TENFOURDEMOTOTPKEYFORTHEDEMOMFAA"  # noqa: S105 - printed on purpose; demo data only
 SEED = 1004
 ACTOR = Actor.system("demo-seed")
 
@@ -30,6 +32,7 @@ class Login:
     email: str
     name: str
     clinics: str  # slugs, comma-separated
+    totp_secret: str | None = None  # set: the account has two-step sign-in (DEMO_TOTP_SECRET)
 
 
 LOGINS: tuple[Login, ...] = (
@@ -43,6 +46,9 @@ LOGINS: tuple[Login, ...] = (
     Login("coordinator", "coord.james@bayside.tenfour.example", "Tasha James", "bayside"),
     Login("manager", "manager.berg@bayside.tenfour.example", "Erik Berg", "bayside"),
     Login("patient", "patient.demo@tenfour.example", "Marcus Hale (patient)", "north"),
+    # Shows two-step sign-in; every other demo account signs in with the password alone.
+    Login("admin", "admin.mfa@tenfour.example", "Morgan Shaw (two-step sign-in)", "north",
+          totp_secret=DEMO_TOTP_SECRET),
 )
 
 FIRST_NAMES = ["Marcus", "Dana", "Luis", "Kendra", "Tyler", "Aisha", "Brian", "Megan", "Carlos", "Jasmine", "Derek",
@@ -119,6 +125,9 @@ def seed(db: Session, today: date | None = None) -> bool:
         user = User(email=login.email, full_name=login.name, role=login.role, password_hash=password_hash)
         if login.role != Role.PATIENT:
             user.memberships = [ClinicMembership(clinic_id=by_slug[s].id) for s in login.clinics.split(",")]
+        if login.totp_secret:
+            user.totp_secret = login.totp_secret
+            user.totp_enabled_at = datetime.now(UTC)
         db.add(user)
         users[login.email] = user
     db.flush()

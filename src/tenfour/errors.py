@@ -56,6 +56,22 @@ class Forbidden(TenFourError):
     default_message = "Your role does not allow this."
 
 
+class ReauthRequired(TenFourError):
+    """A sensitive action (signing, overriding, exporting) needs the password again: the sign-in is not recent."""
+
+    status_code = 401
+    code = "reauth_required"
+    default_message = "Please confirm your password (and code, if you use two-step sign-in) to continue."
+
+
+class MfaEnrollmentRequired(TenFourError):
+    """The clinic requires two-step sign-in and this staff member has not set it up yet."""
+
+    status_code = 403
+    code = "mfa_enrollment_required"
+    default_message = "Your clinic requires two-step sign-in. Set it up at /account/mfa to continue."
+
+
 class NotFound(TenFourError):
     """Also the answer for a record in another clinic: its existence is not revealed."""
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import LiveApp, demo_login, login
 
+from tenfour import demo
+from tenfour.accounts.service import GENERIC_LOGIN_ERROR
 from tenfour.audit.service import Actor
 from tenfour.clinics import service as clinics_service
 from tenfour.clinics.models import Clinic
@@ -167,7 +170,20 @@ def test_sign_in_works_with_the_keyboard_alone(page: Page) -> None:
 
 def test_a_wrong_password_shows_one_generic_message(page: Page, shot) -> None:  # type: ignore[no-untyped-def]
     login(page, demo_login("nurse"), password="not the password")
-    expect(page.get_by_role("alert")).to_have_text("The email or password is not right. Please try again.")
+    expect(page.get_by_role("alert")).to_have_text(GENERIC_LOGIN_ERROR)
     expect(page.get_by_label("Email")).to_have_value(demo_login("nurse"))
     expect(page.get_by_label("Password")).to_have_value("")
     shot(page, "40-login-error")
+
+
+def test_the_demo_two_step_account_signs_in_with_a_code_from_the_printed_key(page: Page, shot) -> None:  # type: ignore[no-untyped-def]
+    account = next(x for x in demo.LOGINS if x.totp_secret)
+    login(page, account.email)
+    expect(page.get_by_role("alert")).to_have_text(GENERIC_LOGIN_ERROR)
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_label("Sign-in code").fill(pyotp.TOTP(demo.DEMO_TOTP_SECRET).now())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("North Metro Responder Clinic")
+    page.goto("/account/mfa")
+    expect(page.locator("#mfa-status")).to_contain_text("Two-step sign-in is on")
+    shot(page, "two-step-sign-in-on")

@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from tests import factories
 from tests.conftest import World
-from tests.web import authz_chairside, authz_checkins, authz_intake, authz_scheduling
+from tests.web import authz_chairside, authz_checkins, authz_intake, authz_outcomes, authz_scheduling
 from tests.web.authz_support import (
     ANON,
     LOGIN_REDIRECT,
@@ -70,13 +70,14 @@ GAD7_ANSWERS = {f"q{n}": 1 for n in range(1, 8)}
 
 # FastAPI's own routes that carry no policy of ours.
 NOT_OURS = {"/openapi.json"}
-DOMAINS = (authz_intake, authz_checkins, authz_chairside, authz_scheduling)  # built in this order
+DOMAINS = (authz_intake, authz_checkins, authz_chairside, authz_scheduling, authz_outcomes)  # built in this order
 
 CORE_ROUTES: dict[tuple[str, str], Spec] = {
     # --- JSON API -------------------------------------------------------------------------------------------
     ("POST", "/api/v1/auth/login"): Spec(PUBLIC, 200, payload="api_login",
                                          special={(ANON, NONE): 401}),  # signed out: a wrong password
     ("POST", "/api/v1/auth/logout"): Spec(SIGNED_IN, 204),
+    ("POST", "/api/v1/auth/reauth"): Spec(SIGNED_IN, 204, payload="api_reauth"),
     ("GET", "/api/v1/auth/me"): Spec(SIGNED_IN, 200),
     ("GET", "/api/v1/patients"): Spec(Permission.PATIENT_READ, 200),
     ("POST", "/api/v1/patients"): Spec(Permission.PATIENT_WRITE, 201, payload="api_new_patient"),
@@ -103,6 +104,11 @@ CORE_ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/login"): Spec(PUBLIC, 303, special={(ANON, NONE): 200}),  # signed in: straight on
     ("POST", "/login"): Spec(PUBLIC, 303, payload="page_login", special={(ANON, NONE): 401}),
     ("POST", "/logout"): Spec(SIGNED_IN, 303),
+    # Re-authentication before sensitive actions, and two-step sign-in (staff only; a wrong code is 422)
+    ("GET", "/reauth"): Spec(SIGNED_IN, 200),
+    ("POST", "/reauth"): Spec(SIGNED_IN, 303, payload="page_reauth"),
+    ("GET", "/account/mfa"): Spec(SIGNED_IN, 200, special={("patient", NONE): 403}),
+    ("POST", "/account/mfa"): Spec(SIGNED_IN, 422, payload="mfa_code", special={("patient", NONE): 403}),
     # Switching to a clinic you do not work in: that clinic does not exist for you. A patient has none.
     ("POST", "/switch-clinic"): Spec(SIGNED_IN, 303, scoped=True, payload="switch_clinic",
                                      special={**_for_all(OTHER, 404), ("patient", OWN): 404}),
@@ -114,6 +120,7 @@ CORE_ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/admin/users/{user_id}/clinics"): Spec(Permission.USER_ADMIN, 303, scoped=True,
                                                      payload="user_clinics"),
     ("POST", "/admin/users/{user_id}/active"): Spec(Permission.USER_ADMIN, 303, scoped=True),
+    ("POST", "/admin/users/{user_id}/mfa-reset"): Spec(Permission.USER_ADMIN, 303, scoped=True),
     ("POST", "/admin/users/{user_id}/password"): Spec(Permission.USER_ADMIN, 303, scoped=True,
                                                       payload="user_password"),
     # --- Pages: the patient registry ---------------------------------------------------------------------
@@ -271,6 +278,7 @@ def matrix(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathF
         authz_checkins.build(m, db)
         authz_chairside.build(m, db, clock)
         authz_scheduling.build(m, db)
+        authz_outcomes.build(m, db)
         m.payloads = _payloads(m)
         for domain in DOMAINS:
             bodies = domain.payloads(m)
@@ -310,6 +318,9 @@ def _payloads(m: Matrix) -> dict[str, Callable[[str, str], dict[str, Any]]]:
 
     return {
         "api_login": creds,
+        "api_reauth": lambda role, scope: {"password": factories.PASSWORD},
+        "page_reauth": lambda role, scope: {"reauth_password": factories.PASSWORD},
+        "mfa_code": lambda role, scope: {"code": "not-a-code"},
         "page_login": lambda role, scope: {**creds(role, scope), "next": "/"},
         "api_new_patient": lambda role, scope: {**new_patient, "consents": [{"kind": "treatment",
                                                                              "version": "2026-11"}]},

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tenfour.accounts import repository, service
+from tenfour.accounts import mfa, repository, service
 from tenfour.accounts.models import Role, User
 from tenfour.clinics import repository as clinics_repository
 from tenfour.context import Ctx
@@ -132,3 +132,13 @@ async def user_password(request: Request, db: DbSession, ctx: Admin, user_id: Re
         return _form(request, db, ctx, user, {"clinic_ids": [str(i) for i in user.clinic_ids]}, errors, 422)
     return flash(request, RedirectResponse(f"/admin/users/{user_id}", status_code=303),
                  "Password set; the person's open sessions are ended.")
+
+
+@router.post("/admin/users/{user_id}/mfa-reset")
+def user_mfa_reset(request: Request, db: DbSession, ctx: Admin, user_id: RecordId) -> Response:
+    """Turn off a person's two-step sign-in (a lost phone), audited; their open sessions end."""
+    user = _user(db, ctx, user_id)
+    mfa.reset(db, ctx.actor, user)
+    service.end_all_sessions(db, user)
+    return flash(request, RedirectResponse(f"/admin/users/{user_id}", status_code=303),
+                 "Two-step sign-in reset; the person sets it up again at their next sign-in.")

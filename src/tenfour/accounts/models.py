@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenfour.db import Base, UTCDateTime, utcnow
@@ -38,6 +38,12 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (TOTP, RFC 6238): the secret is set at enrolment and counts only once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted 30-s step: no replay
+    # One "salt$sha256" per unused recovery code, space-separated (text, not JSON: users are compared in DISTINCTs).
+    recovery_code_hashes: Mapped[str | None] = mapped_column(Text)
 
     memberships: Mapped[list[ClinicMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -50,6 +56,14 @@ class User(Base):
     @property
     def is_staff(self) -> bool:
         return self.role != Role.PATIENT
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
+
+    @property
+    def recovery_codes_left(self) -> int:
+        return len((self.recovery_code_hashes or "").split())
 
     @property
     def clinic_ids(self) -> frozenset[int]:
@@ -80,6 +94,8 @@ class AuthSession(Base):
     active_clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person last proved who they are (sign-in or re-authentication): sensitive actions need it recent.
+    authenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(String(64))

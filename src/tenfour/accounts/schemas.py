@@ -11,6 +11,13 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: Annotated[str, StringConstraints(max_length=254)]
     password: Annotated[str, StringConstraints(max_length=256)]
+    totp: Annotated[str | None, StringConstraints(max_length=20)] = None  # staff with two-step sign-in
+
+
+class ReauthIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, StringConstraints(max_length=256)]
+    totp: Annotated[str | None, StringConstraints(max_length=20)] = None
 
 
 class TokenOut(BaseModel):

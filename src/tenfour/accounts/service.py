@@ -11,16 +11,18 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from tenfour import ratelimit
-from tenfour.accounts import passwords, repository
+from tenfour.accounts import mfa, passwords, repository
 from tenfour.accounts.models import STAFF_ROLES, AuthSession, ClinicMembership, Role, User
 from tenfour.audit.service import Actor, record
 from tenfour.clinics import repository as clinics_repository
+from tenfour.context import Ctx
 from tenfour.core import policy as policy_core
 from tenfour.db import utcnow
-from tenfour.errors import Conflict, NotFound, Problem, TooManyRequests, ValidationFailed
+from tenfour.errors import Conflict, NotFound, Problem, ReauthRequired, TooManyRequests, ValidationFailed
 
 LOGIN_FAILURE_BUCKET = "login_failure"
-GENERIC_LOGIN_ERROR = "The email or password is not right. Please try again."
+GENERIC_LOGIN_ERROR = "The email, password or sign-in code is not right. Please try again."
+GENERIC_REAUTH_ERROR = "The password or sign-in code is not right. Please try again."
 PATIENT_IDLE_TIMEOUT = timedelta(minutes=60)  # product choice: patients fill forms on a phone between calls
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)  # write last_seen_at at most once a minute per session
 
@@ -72,7 +74,7 @@ def create_user(
         problems.append(Problem("clinic", "not_allowed", "patient accounts are linked through their record"))
     if password is not None:
         try:
-            passwords.check_password_rules(password)
+            passwords.check_password_rules(password, email=email)
         except ValidationFailed as error:
             problems.extend(error.problems)
     if problems:
@@ -94,7 +96,7 @@ def create_user(
 
 
 def set_password(db: Session, actor: Actor, user: User, password: str) -> None:
-    passwords.check_password_rules(password)
+    passwords.check_password_rules(password, email=user.email)
     user.password_hash = passwords.hash_password(password)
     db.flush()
     record(db, actor, "user.password_set", record_type="user", record_id=user.id)
@@ -134,12 +136,13 @@ class LoginOutcome:
 
 def attempt_login(
     db: Session, *, email: str, password: str, kind: str, ip_address: str | None, user_agent: str | None,
-    max_failures: int, window: timedelta,
+    max_failures: int, window: timedelta, code: str | None = None,
 ) -> LoginOutcome:
     """Check credentials and open a session. Failures are counted, not raised, so the count is committed.
 
-    One generic message for an unknown email and a wrong password; repeated failures per account and per
-    address are refused for a while (the answer is the same whether or not the account exists).
+    One generic message for an unknown email, a wrong password and a missing or wrong two-step code; repeated
+    failures per account and per address are refused for a while (the answer is the same whether or not the
+    account exists). An account with two-step sign-in needs a current code or an unused recovery code.
     """
     email_key = (email or "").strip().lower()[:254]
     for key in (f"email:{email_key}", f"ip:{ip_address or '-'}"):
@@ -151,6 +154,8 @@ def attempt_login(
     ok = passwords.verify_password(user.password_hash if user else None, password or "")
     actor = Actor(user.id if user else None, email_key or "(no email)", user.role if user else None,
                   ip_address, user_agent)
+    if ok and user is not None and user.mfa_enabled and not mfa.check_second_factor(db, user, code):
+        ok = False
     if not ok or user is None or not user.is_active:
         ratelimit.hit(db, LOGIN_FAILURE_BUCKET, f"email:{email_key}")
         ratelimit.hit(db, LOGIN_FAILURE_BUCKET, f"ip:{ip_address or '-'}")
@@ -185,6 +190,7 @@ def open_session(
     clinic_ids = sorted(user.clinic_ids)
     session = AuthSession(
         token_hash=hash_token(token), kind=kind, user_id=user.id, created_at=now, last_seen_at=now,
+        authenticated_at=now,
         expires_at=now + lifetime, ip_address=ip_address, user_agent=(user_agent or "")[:300] or None,
         active_clinic_id=clinic_ids[0] if clinic_ids else None,
     )
@@ -232,3 +238,56 @@ def switch_clinic(db: Session, actor: Actor, session: AuthSession, clinic_id: in
     session.active_clinic_id = clinic_id
     db.flush()
     record(db, actor, "auth.switch_clinic", clinic_id=clinic_id, record_type="user", record_id=session.user_id)
+
+
+def reauth_window(db: Session, user: User) -> timedelta:
+    """How recent a sign-in must be for a sensitive action: the strictest policy among the user's clinics."""
+    overrides = clinics_repository.policy_overrides_for(db, user.clinic_ids) if user.clinic_ids else {}
+    values = [policy_core.resolve(o) for o in overrides.values()] or [policy_core.resolve({})]
+    return timedelta(minutes=min(v["security.reauth_window_min"] for v in values))
+
+
+def is_recently_authenticated(db: Session, session: AuthSession) -> bool:
+    return session.authenticated_at is not None and utcnow() - session.authenticated_at <= reauth_window(
+        db, session.user)
+
+
+def require_recent_authentication(db: Session, session_id: int | None) -> None:
+    """Signing a plan, overriding eligibility or a dose, exporting data: the session must have proved the password
+    within the policy window (security.reauth_window_min), else ReauthRequired (401 ``reauth_required``)."""
+    session = db.get(AuthSession, session_id) if session_id is not None else None
+    if session is None or not is_recently_authenticated(db, session):
+        raise ReauthRequired()
+
+
+def require_recent_sign_in(db: Session, ctx: Ctx) -> None:
+    """For services: a signed-in person (browser or API) needs a recent sign-in; a CLI job or the demo seed, which
+    has no sign-in session, is not asked."""
+    if ctx.principal is not None and ctx.principal.session_id is not None:
+        require_recent_authentication(db, ctx.principal.session_id)
+
+
+def reauthenticate(
+    db: Session, actor: Actor, session: AuthSession, *, password: str, code: str | None,
+    max_failures: int, window: timedelta,
+) -> bool:
+    """Prove again who is at the keyboard (password, and a code if enrolled): marks the session as just signed in.
+
+    Failures count towards the same per-account limit as sign-in and are audited.
+    """
+    user = session.user
+    key = f"email:{user.email}"
+    wait = ratelimit.is_limited(db, LOGIN_FAILURE_BUCKET, key, max_failures, window)
+    if wait is not None:
+        raise TooManyRequests(retry_after_s=wait)
+    ok = passwords.verify_password(user.password_hash, password or "")
+    if ok and user.mfa_enabled:
+        ok = mfa.check_second_factor(db, user, code)
+    if not ok:
+        ratelimit.hit(db, LOGIN_FAILURE_BUCKET, key)
+        record(db, actor, "auth.reauth_failed", record_type="user", record_id=user.id)
+        return False
+    session.authenticated_at = utcnow()
+    db.flush()
+    record(db, actor, "auth.reauth", record_type="user", record_id=user.id)
+    return True

@@ -144,7 +144,14 @@ def _target(db: Session, course: CheckinCourse, checkin_id: int | None, today: d
     """The check-in being answered (locked), or None for an extra check-in (nothing is due)."""
     current = repository.open_checkin(db, course.id, today)
     if checkin_id is None:
-        return repository.checkin(db, current.id, for_update=True) if current else None
+        # Locked, then looked at again: a submission at the same moment may have answered it while this one waited
+        # on the lock (PostgreSQL); answering it again would overwrite that acknowledged check-in.
+        while current is not None:
+            locked = repository.checkin(db, current.id, for_update=True)
+            if locked is not None and locked.status in repository.OPEN_STATUSES:
+                return locked
+            current = repository.open_checkin(db, course.id, today)
+        return None
     row = repository.checkin(db, checkin_id, for_update=True)
     if row is None or row.course_id != course.id:
         raise NotFound("No such check-in.")

@@ -222,7 +222,12 @@ SETTINGS: tuple[PolicySetting, ...] = (
     _s("security.session_lifetime_h", "Security", "Sign everyone out after", 12, "hours",
        Basis.OPERATIONS, "OWASP ASVS 3.3 absolute session lifetime", 1, 720),
     _s("security.require_staff_mfa", "Security", "Require two-factor sign-in for staff", False, "",
-       Basis.OPERATIONS, "HIPAA Security Rule 164.312(d) person authentication"),
+       Basis.OPERATIONS, "HIPAA Security Rule 164.312(d) person or entity authentication; NIST SP 800-63B "
+       "AAL2 (a password and an authenticator app)"),
+    _s("security.reauth_window_min", "Security",
+       "Ask for the password again before signing, overriding or exporting, if signed in more than", 10, "min",
+       Basis.PRODUCT, "Product choice applying OWASP ASVS 4.0 V3.7.1 (re-authenticate before sensitive "
+       "transactions) and NIST SP 800-63B §7.2 (re-authentication)", 1, 720),
 )
 
 BY_KEY: dict[str, PolicySetting] = {s.key: s for s in SETTINGS}

@@ -15,12 +15,12 @@ from tenfour.core import eligibility as rules
 from tenfour.eligibility import service
 from tenfour.eligibility.models import EligibilityDecision
 from tenfour.eligibility.schemas import OverrideIn, PatientEvaluateIn
-from tenfour.errors import TenFourError
+from tenfour.errors import ReauthRequired, TenFourError
 from tenfour.intake import repository as intake_repository
 from tenfour.intake import screening
 from tenfour.patients.models import Patient
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, reauth_if_posted, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
 from tenfour.web.panels import patient_panel
 from tenfour.web.templating import flash, render
@@ -91,6 +91,7 @@ async def eligibility_evaluate(request: Request, db: DbSession, ctx: Decide, pat
 @router.post("/patients/{patient_id}/eligibility/{decision_id}/override")
 async def eligibility_override(request: Request, db: DbSession, ctx: Decide, patient_id: RecordId,
                                decision_id: RecordId) -> Response:
+    await reauth_if_posted(request, db, ctx)
     values = form_values(await request.form())
     model, errors = parse(OverrideIn, {k: v for k, v in values.items() if k in OverrideIn.model_fields})
     status = 422
@@ -98,7 +99,7 @@ async def eligibility_override(request: Request, db: DbSession, ctx: Decide, pat
         try:
             service.override(db, ctx, patient_id, decision_id, model.outcome, model.reason)
         except TenFourError as error:
-            if error.status_code == 404:
+            if error.status_code == 404 or isinstance(error, ReauthRequired):
                 raise
             errors, status = errors_from(error), error.status_code
         else:

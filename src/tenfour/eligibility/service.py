@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from tenfour import policy
+from tenfour.accounts import service as accounts
 from tenfour.assessments import repository as assessments_repository
 from tenfour.audit.service import record
 from tenfour.clinics import repository as clinics_repository
@@ -159,6 +160,7 @@ def override(db: Session, ctx: Ctx, patient_id: int, decision_id: int, outcome: 
         raise Conflict("A newer decision exists for this patient; override that one instead.")
     if decision.override_outcome is not None:
         raise Conflict("This decision was already overridden; evaluate again for a new decision.")
+    accounts.require_recent_sign_in(db, ctx)  # an override needs a recent sign-in
     allowed = {"review": {"eligible", "excluded"}, "excluded": {"eligible"}}.get(decision.outcome, set())
     if not allowed:
         raise ValidationFailed.single("outcome", "overridable",

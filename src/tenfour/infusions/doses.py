@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from tenfour import policy as access
+from tenfour.accounts import service as accounts
 from tenfour.audit.service import record
 from tenfour.context import Ctx
 from tenfour.core import dosing as core_dosing
@@ -99,6 +100,7 @@ def calculate_for_session(db: Session, ctx: Ctx, session_id: int, data: DoseInpu
                                           "say why the dose differs from the signed plan")
         if len(reason) > 1000:
             raise ValidationFailed.single("change_reason", "max_length", "must be at most 1000 characters")
+        accounts.require_recent_sign_in(db, ctx)  # overriding the plan's dose needs a recent sign-in
     try:
         result = core_dosing.calculate_dose(request, rules.dosing)
     except CoreError as error:

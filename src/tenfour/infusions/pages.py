@@ -21,12 +21,12 @@ from tenfour.assessments import repository as assessments_repository
 from tenfour.context import Ctx
 from tenfour.core import infusion as core
 from tenfour.core import instruments
-from tenfour.errors import NotFound, TenFourError, ValidationFailed
+from tenfour.errors import NotFound, ReauthRequired, TenFourError, ValidationFailed
 from tenfour.infusions import clock, doses, monitoring, prechecks, repository, service, views
 from tenfour.infusions.models import AdverseEventType, AdverseOutcome, AdverseSeverity, VitalsAction
 from tenfour.infusions.schemas import AdverseEventIn, DischargeIn, DoseIn, PrecheckIn, VitalsIn
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, confirm_recent_sign_in, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
 from tenfour.web.templating import flash, render
 
@@ -137,10 +137,15 @@ async def _act(request: Request, db: Session, ctx: Ctx, session_id: int, form: s
                action: Callable[[dict[str, Any]], str | tuple[str, str]]) -> Response:
     """Run one form's action; on a refusal show the page again with the errors beside the form's fields. A
     refusal rolls back everything this request did (the page is re-rendered after the rollback)."""
-    values = form_values(await request.form(), multi=frozenset({"actions"}))
+    form_data = await request.form()
+    if "reauth_password" in form_data:  # re-posted from the re-authentication page (a dose override)
+        await confirm_recent_sign_in(request, db, ctx)
+    values = form_values(form_data, multi=frozenset({"actions"}))
+    values.pop("reauth_password", None)
+    values.pop("reauth_code", None)
     try:
         outcome = action(values)
-    except NotFound:
+    except (NotFound, ReauthRequired):
         raise
     except TenFourError as error:
         db.rollback()

@@ -392,7 +392,7 @@ def accept_invitation(db: Session, ctx: Ctx, token: str, password: str, password
     _, patient = check_invitation(db, token)
     problems: list[Problem] = []
     try:
-        passwords.check_password_rules(password)
+        passwords.check_password_rules(password, email=patient.email)
     except ValidationFailed as error:
         problems += error.problems
     if password != password_confirm:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from tenfour.patients.models import ConsentKind, ContactMethod, PatientStatus, ResponderRole, Sex
 
@@ -53,6 +62,17 @@ ContactTimes = _text(200)
 Agency = _text(120)
 Platoon = _text(10)
 Notes = _text(2000)
+def _local_time(value: time | None) -> time | None:
+    if value is not None and value.tzinfo is not None:
+        raise ValueError("is a time of day in the patient's time zone: give it without an offset (e.g. 07:00)")
+    return value
+
+
+ShiftStart = Annotated[time | None, AfterValidator(_local_time)]
+# A wall-clock time in the patient's time zone, sent as "HH:MM:SS": no UTC offset, so not JSON Schema's "time" format
+# (RFC 3339 full-time, which needs one); the document says what is really sent.
+LocalTime = Annotated[time, WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$",
+                                            "description": "Local time of day, HH:MM:SS"}, mode="serialization")]
 TimeZoneName = _text(64)
 
 
@@ -82,7 +102,7 @@ class PatientFields(BaseModel):
     years_of_service: Years | None = None
     roster_pattern: RosterPattern = None
     roster_anchor_date: date | None = None
-    roster_shift_start: time | None = None
+    roster_shift_start: ShiftStart = None
     roster_platoon: Platoon = None  # type: ignore[valid-type]
     notes: Notes = None  # type: ignore[valid-type]
 
@@ -114,7 +134,7 @@ class PatientUpdate(BaseModel):
     years_of_service: Years | None = None
     roster_pattern: RosterPattern = None
     roster_anchor_date: date | None = None
-    roster_shift_start: time | None = None
+    roster_shift_start: ShiftStart = None
     roster_platoon: Platoon = None  # type: ignore[valid-type]
     status: PatientStatus | None = None
     notes: Notes = None  # type: ignore[valid-type]
@@ -150,7 +170,7 @@ class PatientOut(BaseModel):
     years_of_service: int | None
     roster_pattern: str | None
     roster_anchor_date: date | None
-    roster_shift_start: time | None
+    roster_shift_start: LocalTime | None
     roster_platoon: str | None
     status: str
     notes: str | None

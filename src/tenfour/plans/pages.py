@@ -14,14 +14,14 @@ from tenfour.clinics.service import effective_policy
 from tenfour.context import Ctx
 from tenfour.core import treatment_plans as core
 from tenfour.eligibility import service as eligibility
-from tenfour.errors import TenFourError
+from tenfour.errors import ReauthRequired, TenFourError
 from tenfour.patients import service as patients
 from tenfour.patients.models import Patient
 from tenfour.plans import repository, service
 from tenfour.plans.models import TreatmentPlan
 from tenfour.plans.schemas import PlanIn, PlanUpdate
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, RecordId, authorize, verify_csrf
+from tenfour.web.deps import DbSession, RecordId, authorize, reauth_if_posted, verify_csrf
 from tenfour.web.forms import FormErrors, errors_from, form_values, parse
 from tenfour.web.panels import own_panel, patient_panel
 from tenfour.web.templating import flash, render
@@ -80,6 +80,7 @@ def plan_new(request: Request, db: DbSession, ctx: Sign, patient_id: RecordId) -
 
 @router.post("/patients/{patient_id}/plans/new")
 async def plan_create(request: Request, db: DbSession, ctx: Sign, patient_id: RecordId) -> Response:
+    await reauth_if_posted(request, db, ctx)
     raw = form_values(await request.form())
     values = _form_values(raw)
     model, errors = parse(PlanIn, {**values, "sign": raw.get("action") == "sign"})
@@ -87,7 +88,7 @@ async def plan_create(request: Request, db: DbSession, ctx: Sign, patient_id: Re
         try:
             plan = service.create_plan(db, ctx, patient_id, model)
         except TenFourError as error:
-            if error.status_code == 404:
+            if error.status_code == 404 or isinstance(error, ReauthRequired):
                 raise
             errors = errors_from(error)
         else:
@@ -111,6 +112,7 @@ def plan_edit(request: Request, db: DbSession, ctx: Sign, patient_id: RecordId, 
 @router.post("/patients/{patient_id}/plans/{plan_id}/edit")
 async def plan_update(request: Request, db: DbSession, ctx: Sign, patient_id: RecordId,
                       plan_id: RecordId) -> Response:
+    await reauth_if_posted(request, db, ctx)
     raw = form_values(await request.form())
     values = _form_values(raw)
     model, errors = parse(PlanUpdate, values)
@@ -120,7 +122,7 @@ async def plan_update(request: Request, db: DbSession, ctx: Sign, patient_id: Re
                 service.update_draft(db, ctx, patient_id, plan_id, model)
                 plan = service.sign(db, ctx, patient_id, plan_id) if raw.get("action") == "sign" else None
         except TenFourError as error:
-            if error.status_code == 404:
+            if error.status_code == 404 or isinstance(error, ReauthRequired):
                 raise
             errors = errors_from(error)
         else:
@@ -140,11 +142,12 @@ def _action(request: Request, patient_id: int, done: str, error: TenFourError | 
 
 
 @router.post("/patients/{patient_id}/plans/{plan_id}/sign")
-def plan_sign(request: Request, db: DbSession, ctx: Sign, patient_id: RecordId, plan_id: RecordId) -> Response:
+async def plan_sign(request: Request, db: DbSession, ctx: Sign, patient_id: RecordId, plan_id: RecordId) -> Response:
+    await reauth_if_posted(request, db, ctx)
     try:
         plan = service.sign(db, ctx, patient_id, plan_id)
     except TenFourError as error:
-        if error.status_code == 404:
+        if error.status_code == 404 or isinstance(error, ReauthRequired):
             raise
         return _action(request, patient_id, "", error)
     return _action(request, patient_id, f"Plan version {plan.version_number} signed.")
@@ -155,7 +158,7 @@ def plan_supersede(request: Request, db: DbSession, ctx: Sign, patient_id: Recor
     try:
         draft = service.supersede(db, ctx, patient_id, plan_id)
     except TenFourError as error:
-        if error.status_code == 404:
+        if error.status_code == 404 or isinstance(error, ReauthRequired):
             raise
         return _action(request, patient_id, "", error)
     return flash(request, RedirectResponse(f"/patients/{patient_id}/plans/{draft.id}/edit", status_code=303),
@@ -167,7 +170,7 @@ def plan_discard(request: Request, db: DbSession, ctx: Sign, patient_id: RecordI
     try:
         service.discard_draft(db, ctx, patient_id, plan_id)
     except TenFourError as error:
-        if error.status_code == 404:
+        if error.status_code == 404 or isinstance(error, ReauthRequired):
             raise
         return _action(request, patient_id, "", error)
     return _action(request, patient_id, "Draft discarded.")

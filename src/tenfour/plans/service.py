@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tenfour.accounts import service as accounts
 from tenfour.audit.service import record
 from tenfour.clinics.service import effective_policy
 from tenfour.context import Ctx
@@ -106,6 +107,7 @@ def create_plan(db: Session, ctx: Ctx, patient_id: int, data: PlanIn) -> Treatme
     values = _checked(db, patient, data.model_dump())
     if data.sign:
         _eligible_decision_id(db, patient)  # refuse before anything is written
+        accounts.require_recent_sign_in(db, ctx)
     plan = TreatmentPlan(
         clinic_id=patient.clinic_id, patient_id=patient.id,
         version_number=repository.highest_version(db, patient.id) + 1,
@@ -168,6 +170,7 @@ def _sign(db: Session, ctx: Ctx, patient: Patient, plan: TreatmentPlan) -> Treat
         current = repository.current_signed_plan(db, patient.id)
         if current is None or current.id != plan.supersedes_id:
             raise Conflict("The plan this draft replaces is no longer the plan in force; start from the current one.")
+    accounts.require_recent_sign_in(db, ctx)  # signing needs a recent sign-in (policy security.reauth_window_min)
     plan.eligibility_decision_id = decision_id
     plan.signed_at = utcnow()
     plan.signed_by_id = ctx.actor.user_id

@@ -243,6 +243,9 @@ def my_book(request_id: RecordId, data: SelfBookIn, db: DbSession, ctx: SelfWrit
     return [s.id for s in selfbook.book(db, ctx, request_id, [s.isoformat() for s in data.starts])]
 
 
+CALENDAR: dict[int | str, dict[str, Any]] = {**ERRORS, 200: {"content": {"text/calendar": {}}}}
+
+
 def _ics_response(db: Session, patient: Any) -> Response:
     clinic = clinics_repository.by_id(db, patient.clinic_id)
     assert clinic is not None
@@ -254,7 +257,7 @@ def _ics_response(db: Session, patient: Any) -> Response:
                              "Cache-Control": "no-store"})
 
 
-@router.get("/me/appointments.ics", responses=ERRORS)
+@router.get("/me/appointments.ics", responses=CALENDAR)
 def my_ics(db: DbSession, ctx: SelfRead) -> Response:
     """Your infusion appointments as an iCalendar file (RFC 5545)."""
     patient = selfbook.own_patient(db, ctx)
@@ -265,7 +268,7 @@ def my_ics(db: DbSession, ctx: SelfRead) -> Response:
     return _ics_response(db, patient)
 
 
-@router.get("/patients/{patient_id}/appointments.ics", responses=ERRORS)
+@router.get("/patients/{patient_id}/appointments.ics", responses=CALENDAR)
 def patient_ics(patient_id: RecordId, db: DbSession, ctx: View) -> Response:
     patient = patients.get_patient(db, ctx, patient_id, audit_action="scheduling.ics_export")
     return _ics_response(db, patient)

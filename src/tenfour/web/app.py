@@ -16,6 +16,7 @@ from tenfour import __version__
 from tenfour.config import Settings, get_settings
 from tenfour.db import get_session_factory
 from tenfour.web.errors import install_error_handlers
+from tenfour.web.openapi import document_errors
 from tenfour.web.security import SecurityHeadersMiddleware
 from tenfour.web.templating import make_templates
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
 
     for module_name in ROUTER_MODULES:
         app.include_router(importlib.import_module(module_name).router)
+    document_errors(app)
     return app
 
 
@@ -98,4 +100,9 @@ ROUTER_MODULES = (
     "tenfour.checkins.pages",
     "tenfour.scheduling.routes",
     "tenfour.scheduling.pages",
+    "tenfour.outcomes.routes",
+    "tenfour.outcomes.pages",
+    "tenfour.reports.pages",
+    "tenfour.exports.routes",
+    "tenfour.exports.pages",
 )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from tenfour import policy
+from tenfour.accounts import mfa
 from tenfour.accounts import service as accounts
+from tenfour.accounts.models import AuthSession
 from tenfour.config import Settings
 from tenfour.context import Ctx
-from tenfour.errors import Forbidden, NotAuthenticated
+from tenfour.errors import Forbidden, MfaEnrollmentRequired, NotAuthenticated, ReauthRequired
 from tenfour.mail import OUTBOX_FLAG, deliver_pending
 from tenfour.policy import Permission, Principal
 from tenfour.web.security import (
@@ -115,11 +118,53 @@ def authorize(permission: Permission) -> Callable[..., Ctx]:
         if principal is None:
             raise NotAuthenticated()
         policy.require(principal, permission)
+        require_mfa_if_policy(db, principal)
         return context_for(request, principal)
 
     dependency.tenfour_policy = permission  # type: ignore[attr-defined]
     dependency.__name__ = f"authorize_{permission.value.replace('.', '_')}"
     return dependency
+
+
+def require_mfa_if_policy(db: Session, principal: Principal) -> None:
+    """A staff member whose clinic requires two-step sign-in can do nothing but enrol until they have."""
+    if principal.is_staff and not principal.user.mfa_enabled and mfa.mfa_required(db, principal.user):
+        raise MfaEnrollmentRequired()
+
+
+async def confirm_recent_sign_in(request: Request, db: Session, ctx: Ctx) -> None:
+    """For page forms: the services ask for a recent sign-in (``accounts.service.require_recent_sign_in``) before
+    signing a plan, overriding eligibility or a dose, or exporting; a form re-posted from the re-authentication page
+    carries ``reauth_password`` (and ``reauth_code``), checked here first, so what the person typed is not lost."""
+    try:
+        accounts.require_recent_sign_in(db, ctx)
+        return
+    except ReauthRequired:
+        if request.method not in UNSAFE_METHODS:
+            raise
+    form = await request.form()
+    password = form.get("reauth_password")
+    session = db.get(AuthSession, ctx.principal.session_id) if ctx.principal and ctx.principal.session_id else None
+    if not isinstance(password, str) or session is None:
+        raise ReauthRequired()
+    code = form.get("reauth_code")
+    settings: Settings = request.app.state.settings
+    if not accounts.reauthenticate(db, ctx.actor, session, password=password,
+                                   code=code if isinstance(code, str) else None,
+                                   max_failures=settings.login_max_failures,
+                                   window=timedelta(minutes=settings.login_failure_window_min)):
+        request.state.reauth_failed = True
+        # Keep the counted failure and its audit entry: the refusal below rolls the request back. Nothing else has
+        # been written yet (this runs before the route's action), so this commit holds only the sign-in bookkeeping.
+        db.commit()
+        raise ReauthRequired()
+
+
+async def reauth_if_posted(request: Request, db: Session, ctx: Ctx) -> None:
+    """A page form re-posted from the re-authentication page: check its password first (see reauth.html)."""
+    form = await request.form()
+    if "reauth_password" in form:
+        await confirm_recent_sign_in(request, db, ctx)
 
 
 def signed_in(request: Request, db: DbSession) -> Ctx:

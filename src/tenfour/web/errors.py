@@ -14,8 +14,17 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from tenfour.accounts.reauth import reauth_page
 from tenfour.core.errors import CoreError
-from tenfour.errors import NotAuthenticated, Problem, TenFourError, TooManyRequests, ValidationFailed
+from tenfour.errors import (
+    MfaEnrollmentRequired,
+    NotAuthenticated,
+    Problem,
+    ReauthRequired,
+    TenFourError,
+    TooManyRequests,
+    ValidationFailed,
+)
 from tenfour.web.deps import is_api_request
 from tenfour.web.templating import render
 
@@ -48,8 +57,11 @@ def problems_from_pydantic(errors: list[dict[str, Any]]) -> list[Problem]:
     return problems
 
 
-def _json(status: int, message: str, problems: list[Problem], headers: dict[str, str] | None = None) -> Response:
+def _json(status: int, message: str, problems: list[Problem], headers: dict[str, str] | None = None,
+          code: str | None = None) -> Response:
     body: dict[str, Any] = {"detail": message}
+    if code:
+        body["code"] = code
     if problems:
         body["problems"] = [p.as_dict() for p in problems]
     return JSONResponse(body, status_code=status, headers=headers)
@@ -75,9 +87,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def tenfour_error(request: Request, error: TenFourError) -> Response:
         headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, TooManyRequests) else None
         if is_api_request(request):
-            if isinstance(error, NotAuthenticated):
+            if isinstance(error, NotAuthenticated | ReauthRequired):
                 headers = {"WWW-Authenticate": "Bearer"}
-            return _json(error.status_code, error.message, error.problems, headers)
+            return _json(error.status_code, error.message, error.problems, headers, getattr(error, "code", None))
+        if isinstance(error, ReauthRequired):
+            return await reauth_page(request)
+        if isinstance(error, MfaEnrollmentRequired):
+            return RedirectResponse("/account/mfa", status_code=303)
         if isinstance(error, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)

@@ -13,7 +13,7 @@ from tenfour.context import Ctx
 from tenfour.patients import repository as patients_repository
 from tenfour.patients.models import PatientStatus, ResponderRole
 from tenfour.policy import active_clinic_id
-from tenfour.web.deps import DbSession, public, verify_csrf
+from tenfour.web.deps import DbSession, public, require_mfa_if_policy, verify_csrf
 from tenfour.web.templating import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -26,6 +26,7 @@ def home(request: Request, db: DbSession, ctx: Annotated[Ctx, Depends(public)]) 
         return render(request, db, "welcome.html")
     if not principal.is_staff:
         return RedirectResponse("/me", status_code=303)
+    require_mfa_if_policy(db, principal)  # counts of patients: not before required two-step sign-in is set up
     clinic_id = active_clinic_id(principal)
     clinic_ids = [clinic_id] if clinic_id is not None else []
     by_status = patients_repository.count_by_status(db, clinic_ids)
