@@ -171,6 +171,19 @@ def test_booked_sessions_keep_their_chairs_and_free_time_is_used():
             time(9, 40), time(13), time(14, 40), time(16, 20)}
 
 
+def test_bookings_that_already_overlap_on_a_chair_take_it_for_their_union_and_block_nobody_else():
+    """Two bookings entered outside the app overlap on c1 (08:00-09:40 and 09:00-10:40): the chair is taken from
+    08:00 to 10:40, nothing is placed there, and the rest of the day is still used."""
+    fixed = [FixedSession.at("x1", "c1", local(0, 8), RULES), FixedSession.at("x2", "c1", local(0, 9), RULES)]
+    requests = [request(f"r{i}", f"p{i}", window_end=local(1)) for i in range(10)]
+    inst = make_instance(requests, days=1, chairs=2, nurses=2, fixed=fixed)
+    baseline, cpsat = both(inst)  # the independent checker finds no violation in either
+    for schedule in (baseline, cpsat):
+        on_c1 = [s for s in schedule.sessions if s.chair_id == "c1"]
+        assert on_c1 and all(s.start >= local(0, 10, 40) for s in on_c1)
+        assert len(schedule.sessions) == 10  # 6 slots on c2 + 4 after 10:40 on c1 (10:40, 12:20, 14:00, 15:40)
+
+
 def test_unplaced_for_capacity_when_the_optimiser_prefers_another_request():
     inst = make_instance([request("routine", "p1", arrival=-2, priority=3),
                           request("urgent", "p2", arrival=-1, priority=1)],

@@ -94,6 +94,10 @@ class Frame:
                 if a < self.day_start[d + 1] and b > self.day_start[d]:
                     self.fixed_by_day[d].append((fixed.chair_id, a, b))
                     self.patient_fixed_days.setdefault(fixed.patient_id, set()).add(d)
+        # Bookings that already overlap on a chair (entered outside the app, a session run long) are facts, not
+        # decisions: the chair is taken for their union, so the models' no-overlap and capacity constraints stay
+        # satisfiable instead of refusing the whole clinic.
+        self.fixed_by_day = [_merged(day) for day in self.fixed_by_day]
 
     # conversions
     def minutes(self, moment: datetime, ceil: bool = False) -> int:
@@ -582,3 +586,14 @@ def schedule_cost(frame: Frame, options: Sequence[RequestOptions], sessions: Seq
             if start != first:
                 total += later_session_cost(option, frame.day_of(start))
     return total
+
+
+def _merged(intervals: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Per chair, overlapping (chair, start, end) intervals joined into one."""
+    out: list[tuple[str, int, int]] = []
+    for chair, a, b in sorted(intervals):
+        if out and out[-1][0] == chair and a < out[-1][2]:
+            out[-1] = (chair, out[-1][1], max(out[-1][2], b))
+        else:
+            out.append((chair, a, b))
+    return out
