@@ -29,11 +29,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import bulk  # bench/bulk.py, beside this script
 import psycopg
 from psycopg.types.json import Jsonb
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from tenfour import migrate
 from tenfour.clinics.models import Clinic
@@ -45,25 +45,13 @@ console = Console()
 DEFAULT_URL = "postgresql://postgres@127.0.0.1/tenfour_outcomes_bench"
 
 
-def recreate(url: str) -> str:
-    parsed = make_url(url)
-    admin = parsed.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    return parsed.render_as_string(hide_password=False).replace("+psycopg", "")
-
-
 def load(dsn: str, patients: int, per_patient: int, as_of: date, seed: int) -> tuple[int, dict[str, int]]:
     """COPY the network in, table by table in foreign-key order; returns the clinic id and the row counts."""
     import_all_models()
     tables = Base.metadata.tables
     counts: Counter[str] = Counter()
     with psycopg.connect(dsn) as connection:
-        clinic_id = connection.execute(
-            "INSERT INTO clinics (name, slug, timezone, opening_hours, is_synthetic, created_at) "
-            "VALUES ('Synthetic network', 'synthetic', 'America/Chicago', '{}', true, now()) RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
+        clinic_id = bulk.synthetic_clinic(connection)
         chair_id = connection.execute("INSERT INTO chairs (clinic_id, name, position, is_active) "
                                       "VALUES (%s, 'Chair 1', 1, true) RETURNING id", (clinic_id,)).fetchone()[0]  # type: ignore[index]
         people = synthetic.generate(patients, per_patient, clinic_id=clinic_id, chair_id=chair_id, as_of=as_of,
@@ -71,24 +59,9 @@ def load(dsn: str, patients: int, per_patient: int, as_of: date, seed: int) -> t
         columns = {name: [c.name for c in tables[name].columns
                           if not (c.name == "id" and name == "warning_sign_endorsements")]
                    for name in synthetic.TABLE_ORDER}
-        with Progress(TextColumn("loading (COPY)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as bar, connection.cursor() as cursor:
-            task = bar.add_task("copy", total=patients)
-            chunk: list[synthetic.Person] = []
-            for person in people:
-                chunk.append(person)
-                if len(chunk) == 2000:
-                    _copy(cursor, columns, chunk, counts)
-                    bar.advance(task, len(chunk))
-                    chunk = []
-            if chunk:
-                _copy(cursor, columns, chunk, counts)
-                bar.advance(task, len(chunk))
-        for name in synthetic.TABLE_ORDER:
-            connection.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - our names
-                               f"COALESCE((SELECT max(id) FROM {name}), 1))")
-        connection.commit()
-        connection.execute("ANALYZE")
+        bulk.copy_in_chunks(connection, people, patients, console,
+                            lambda cursor, chunk: _copy(cursor, columns, chunk, counts))
+        bulk.finish(connection, synthetic.TABLE_ORDER)
     return clinic_id, dict(counts)
 
 
@@ -121,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     as_of = date(2026, 6, 1)
     now = datetime(2026, 6, 1, 17, tzinfo=UTC)  # noon in Chicago
-    dsn = recreate(args.url)
+    dsn = bulk.recreate(args.url)
     migrate.upgrade(args.url)
     started = time.perf_counter()
     clinic_id, counts = load(dsn, args.patients, args.checkins, as_of, args.seed)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import bulk  # bench/bulk.py, beside this script
 import psycopg
 from psycopg.types.json import Jsonb
 from rich.console import Console
@@ -45,14 +46,6 @@ TABLES = ((Patient, "patient"), (CheckinCourse, "course"), (WarningSign, "signs"
           (WarningSignEndorsement, "endorsements"))
 
 
-def recreate(url: str) -> None:
-    parsed = make_url(url)
-    admin = parsed.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{parsed.database}"')
-
-
 def columns(model: Any) -> list[str]:
     return [c.name for c in model.__table__.columns if not (c.name == "id" and model is WarningSignEndorsement)]
 
@@ -62,31 +55,12 @@ def load(url: str, patients: int, per_patient: int, as_of: date, seed: int) -> t
     dsn = make_url(url).render_as_string(hide_password=False).replace("+psycopg", "")
     counts: Counter[str] = Counter()
     with psycopg.connect(dsn) as connection:
-        clinic_id = connection.execute(
-            "INSERT INTO clinics (name, slug, timezone, opening_hours, is_synthetic, created_at) "
-            "VALUES ('Synthetic network', 'synthetic', 'America/Chicago', '{}', true, now()) RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
+        clinic_id = bulk.synthetic_clinic(connection)
         cols = {model: columns(model) for model, _ in TABLES}
         people = synthetic.generate(patients, per_patient, clinic_id=clinic_id, as_of=as_of, seed=seed)
-        with Progress(TextColumn("loading (COPY)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as bar, connection.cursor() as cursor:
-            task = bar.add_task("copy", total=patients)
-            chunk: list[synthetic.Patient] = []
-            for person in people:
-                chunk.append(person)
-                if len(chunk) == 2000:
-                    _copy(cursor, cols, chunk, counts)
-                    bar.advance(task, len(chunk))
-                    chunk = []
-            if chunk:
-                _copy(cursor, cols, chunk, counts)
-                bar.advance(task, len(chunk))
-        for model, _ in TABLES:
-            table = model.__table__.name
-            connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - our names
-                               f"COALESCE((SELECT max(id) FROM {table}), 1))")
-        connection.commit()
-        connection.execute("ANALYZE")
+        bulk.copy_in_chunks(connection, people, patients, console,
+                            lambda cursor, chunk: _copy(cursor, cols, chunk, counts))
+        bulk.finish(connection, (model.__table__.name for model, _ in TABLES))
     return clinic_id, dict(counts)
 
 
@@ -126,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     as_of = date(2026, 6, 1)
     now = datetime(2026, 6, 1, 17, tzinfo=UTC)  # noon in Chicago
-    recreate(args.url)
+    bulk.recreate(args.url)
     migrate.upgrade(args.url)
     started = time.perf_counter()
     clinic_id, counts = load(args.url, args.patients, args.checkins, as_of, args.seed)

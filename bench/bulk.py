@@ -1,0 +1,59 @@
+"""What the benchmarks share to bulk-load a synthetic network into a scratch PostgreSQL database: drop and create
+the database, one synthetic clinic, COPY in chunks with a progress bar, and the id sequences set after COPY."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import make_url
+
+T = TypeVar("T")
+CHUNK = 2000
+
+
+def recreate(url: str) -> str:
+    """Drop and create the database named in `url`; returns its psycopg connection string."""
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    return parsed.render_as_string(hide_password=False).replace("+psycopg", "")
+
+
+def synthetic_clinic(connection: psycopg.Connection) -> int:
+    return connection.execute(
+        "INSERT INTO clinics (name, slug, timezone, opening_hours, is_synthetic, created_at) "
+        "VALUES ('Synthetic network', 'synthetic', 'America/Chicago', '{}', true, now()) RETURNING id"
+    ).fetchone()[0]  # type: ignore[index]
+
+
+def copy_in_chunks(connection: psycopg.Connection, people: Iterable[T], total: int, console: Console,
+                   copy: Callable[[psycopg.Cursor, Sequence[T]], None]) -> None:
+    """Feed `people` to `copy` CHUNK at a time, with a progress bar counting them."""
+    with Progress(TextColumn("loading (COPY)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar, connection.cursor() as cursor:
+        task = bar.add_task("copy", total=total)
+        chunk: list[T] = []
+        for person in people:
+            chunk.append(person)
+            if len(chunk) == CHUNK:
+                copy(cursor, chunk)
+                bar.advance(task, len(chunk))
+                chunk = []
+        if chunk:
+            copy(cursor, chunk)
+            bar.advance(task, len(chunk))
+
+
+def finish(connection: psycopg.Connection, tables: Iterable[str]) -> None:
+    """Set each table's id sequence past the COPYed ids, commit and ANALYZE."""
+    for table in tables:
+        connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - our names
+                           f"COALESCE((SELECT max(id) FROM {table}), 1))")
+    connection.commit()
+    connection.execute("ANALYZE")
