@@ -254,8 +254,9 @@ def _infusions_panel(db: Session, ctx: Ctx, patient: Patient) -> dict[str, Any] 
 
     sessions = repository.for_patient(db, patient.id)
     chairs = {c.id: c.name for c in repository.chairs(db, patient.clinic_id, active_only=False)}
+    discharged = repository.discharges(db, [s.id for s in sessions if s.status == core.Step.DISCHARGED.value])
     return {"sessions": sessions, "chairs": chairs, "has_plan": plans_repository.current_signed_plan(
-        db, patient.id) is not None, "discharges": {s.id: repository.discharge(db, s.id) for s in sessions
+        db, patient.id) is not None, "discharges": {s.id: discharged.get(s.id) for s in sessions
                                                     if s.status == core.Step.DISCHARGED.value}}
 
 

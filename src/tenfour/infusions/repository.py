@@ -205,6 +205,15 @@ def discharge(db: Session, session_id: int) -> InfusionDischarge | None:
     return db.scalar(select(InfusionDischarge).where(InfusionDischarge.session_id == session_id))
 
 
+def discharges(db: Session, session_ids: Iterable[int]) -> dict[int, InfusionDischarge]:
+    """The discharge of each of these sessions that has one, by session id (one query for a whole list)."""
+    ids = list(session_ids)
+    if not ids:
+        return {}
+    return {row.session_id: row for row in db.scalars(
+        select(InfusionDischarge).where(InfusionDischarge.session_id.in_(ids)))}
+
+
 def latest_discharge_for_patient(db: Session, patient_id: int) -> InfusionDischarge | None:
     stmt = (select(InfusionDischarge).join(InfusionSession, InfusionSession.id == InfusionDischarge.session_id)
             .where(InfusionSession.patient_id == patient_id)

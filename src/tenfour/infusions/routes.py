@@ -102,10 +102,15 @@ def evaluate_vitals(data: VitalsEvaluationIn, db: DbSession, ctx: Chart) -> Vita
 # --- Output -----------------------------------------------------------------------------------------------
 
 
-def summary(db: Session, session: InfusionSession) -> SessionSummaryOut:
-    chair = repository.chair(db, session.chair_id)
+def summary(db: Session, session: InfusionSession, chairs: dict[int, str] | None = None) -> SessionSummaryOut:
+    """A session in a list; ``chairs`` (id -> name, of the clinic) saves looking up each session's chair."""
+    if chairs is not None and session.chair_id in chairs:
+        chair_name = chairs[session.chair_id]
+    else:
+        chair = repository.chair(db, session.chair_id)
+        chair_name = chair.name if chair else ""
     return SessionSummaryOut(id=session.id, patient_id=session.patient_id, chair_id=session.chair_id,
-                             chair=chair.name if chair else "", plan_id=session.plan_id, status=session.status,
+                             chair=chair_name, plan_id=session.plan_id, status=session.status,
                              scheduled_start=session.scheduled_start, scheduled_end=session.scheduled_end,
                              infusion_started_at=session.infusion_started_at,
                              infusion_ended_at=session.infusion_ended_at, stopped_early=session.stopped_early,
@@ -196,7 +201,8 @@ def patient_sessions(patient_id: RecordId, db: DbSession, ctx: Chart) -> list[Se
     from tenfour.patients import service as patients
 
     patient = patients.get_patient(db, ctx, patient_id, audit_action="infusion.list")
-    return [summary(db, s) for s in repository.for_patient(db, patient.id)]
+    chairs = {c.id: c.name for c in repository.chairs(db, patient.clinic_id, active_only=False)}
+    return [summary(db, s, chairs) for s in repository.for_patient(db, patient.id)]
 
 
 @router.get("/infusion-sessions/{session_id}", response_model=SessionOut, responses=ERRORS)

@@ -21,7 +21,7 @@ from tenfour.core import scheduling as core
 from tenfour.infusions.models import InfusionSession
 from tenfour.patients.models import Patient
 from tenfour.scheduling import repository
-from tenfour.scheduling.rosters import on_duty, patient_roster
+from tenfour.scheduling.rosters import on_duty, patient_rosters
 
 DEFAULT_NURSES = 1  # nurses on duty on a weekday the clinic has not set (the cautious choice, documented)
 DUTY_MARGIN = timedelta(days=3)  # duty expanded this far around the horizon (a 48 h shift, the 24 h window)
@@ -112,8 +112,9 @@ def duty_for(db: Session, pic: ClinicPicture, patients: list[Patient], until: da
     """Every patient's on-duty intervals around the horizon; patients without a usable roster are noted."""
     out: dict[str, tuple[tuple[datetime, datetime], ...]] = {}
     lo, hi = pic.start - DUTY_MARGIN, max(pic.end, until or pic.end) + DUTY_MARGIN
+    rosters_by_id = patient_rosters(db, patients, pic.clinic.timezone)
     for patient in patients:
-        roster = patient_roster(db, patient, pic.clinic.timezone)
+        roster = rosters_by_id[patient.id]
         if roster is None:
             pic.no_roster.add(str(patient.id))
         out[str(patient.id)] = tuple(on_duty(roster, lo, hi))

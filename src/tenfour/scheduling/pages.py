@@ -93,8 +93,8 @@ def _queue_context(db: Session, ctx: Ctx, values: dict[str, Any] | None = None,
     requests_service.sync(db, ctx, clinic)
     waiting = repository.requests(db, clinic.id, [RequestStatus.WAITING.value])
     patients_by_id = {p.id: p for _, p in waiting}
-    no_roster = {pid for pid, p in patients_by_id.items()
-                 if roster_service.patient_roster(db, p, clinic.timezone) is None}
+    rosters_by_id = roster_service.patient_rosters(db, list(patients_by_id.values()), clinic.timezone)
+    no_roster = {pid for pid, roster in rosters_by_id.items() if roster is None}
     return {"clinic": clinic, "waiting": waiting, "no_roster": no_roster,
             "runs": repository.recent_runs(db, clinic.id, 5), "values": values or {"time_limit_s": "10",
                                                                                    "horizon_days": "28"},

@@ -157,6 +157,20 @@ def request_sessions(db: Session, request_id: int) -> list[tuple[SchedulingReque
     return [(link, session) for link, session in db.execute(stmt)]
 
 
+def request_session_ids(db: Session, request_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The booked infusion session ids of each request, in series order (one query for a whole list)."""
+    ids = list(request_ids)
+    out: dict[int, list[int]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    stmt = (select(SchedulingRequestSession.request_id, SchedulingRequestSession.infusion_session_id)
+            .where(SchedulingRequestSession.request_id.in_(ids))
+            .order_by(SchedulingRequestSession.request_id, SchedulingRequestSession.session_index))
+    for request_id, session_id in db.execute(stmt):
+        out[request_id].append(session_id)
+    return out
+
+
 def waiting_count(db: Session, clinic_id: int) -> int:
     return len(list(db.scalars(select(SchedulingRequest.id).where(
         SchedulingRequest.clinic_id == clinic_id, SchedulingRequest.status == RequestStatus.WAITING.value))))

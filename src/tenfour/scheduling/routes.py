@@ -143,12 +143,14 @@ def delete_my_duty_change(change_id: RecordId, db: DbSession, ctx: SelfWrite) ->
 # --- Requests ----------------------------------------------------------------------------------------------
 
 
-def _request_out(db: Session, row: SchedulingRequest, patient: Any) -> RequestOut:
+def _request_out(db: Session, row: SchedulingRequest, patient: Any, session_ids: list[int] | None = None) -> RequestOut:
+    if session_ids is None:
+        session_ids = repository.request_session_ids(db, [row.id])[row.id]
     return RequestOut(id=row.id, patient_id=row.patient_id, patient=f"{patient.first_name} {patient.last_name}",
                       kind=row.kind, sessions=row.sessions, earliest_start=row.earliest_start,
                       latest_end=row.latest_end, priority=row.priority, preferred_time=row.preferred_time,
                       status=row.status, source=row.source, note=row.note,
-                      session_ids=[s.id for _, s in repository.request_sessions(db, row.id)])
+                      session_ids=session_ids)
 
 
 @router.get("/scheduling/requests", response_model=list[RequestOut], responses=ERRORS)
@@ -160,7 +162,8 @@ def list_requests(db: DbSession, ctx: View,
     clinic = working_clinic(db, ctx)
     requests_service.sync(db, ctx, clinic)
     rows = repository.requests(db, clinic.id, [status] if status else None)
-    return [_request_out(db, row, patient) for row, patient in rows]
+    booked = repository.request_session_ids(db, [row.id for row, _ in rows])
+    return [_request_out(db, row, patient, booked[row.id]) for row, patient in rows]
 
 
 @router.post("/scheduling/requests", response_model=RequestOut, status_code=201, responses=ERRORS)
