@@ -3,6 +3,7 @@
 from alembic import context
 
 from tenfour.db import Base, import_all_models, make_engine
+from tenfour.migrate import include_name
 
 import_all_models()
 target_metadata = Base.metadata
@@ -31,7 +32,7 @@ def run_migrations_offline() -> None:
     url = _url()
     context.configure(
         url=url, target_metadata=target_metadata, literal_binds=True,
-        render_as_batch=url.startswith("sqlite"), compare_type=True,
+        render_as_batch=url.startswith("sqlite"), compare_type=True, include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -64,7 +65,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         context.configure(
             connection=connection, target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-            render_item=render_item,
+            render_item=render_item, include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

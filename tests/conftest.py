@@ -3,6 +3,7 @@ built by the real migrations; every test runs inside an outer transaction that i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from tests.helpers import is_postgres, scratch_database, test_database_url
 from tests.mailbox import Mailbox, start_mail_server
 
 DATABASE_URL = test_database_url()
+# Jobs wait on the session and run in-process after the commit (mail goes out within the request, as the tests
+# expect) on both databases; the procrastinate path has its own tests (tests/integration/test_jobs*.py).
+os.environ.setdefault("TENFOUR_JOB_BACKEND", "inprocess")
 
 
 @pytest.fixture(scope="session", autouse=True)

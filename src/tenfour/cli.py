@@ -45,16 +45,56 @@ def _fail(error: TenFourError) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (production: about 2 per core)")] = 1,
+    log_format: Annotated[str | None, typer.Option(help="json or text (default: json in production)")] = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development; one process)")] = False,
 ) -> None:
-    """Serve the web app and API (migrate first with `tenfour db upgrade`)."""
+    """Serve the web app and API (migrate first with `tenfour db upgrade`). On PostgreSQL run `tenfour worker`
+    beside it for the background jobs; on SQLite the server runs them itself."""
+    import tempfile
+
     import uvicorn
 
+    from tenfour import logs
     from tenfour.config import get_settings
 
-    get_settings().effective_secret_key()  # refuse to start in production without a proper key
+    settings = get_settings()
+    settings.effective_secret_key()  # refuse to start in production without a proper key
+    if workers > 1 and reload:
+        _fail(TenFourError("Choose --workers or --reload, not both."))
+    chosen_format = log_format or settings.effective_log_format
+    if chosen_format not in ("json", "text"):
+        _fail(TenFourError("--log-format must be json or text."))
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each process writes its request metrics here; /metrics adds them up (prometheus_client multiprocess).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tenfour-metrics-")
     uvicorn.run("tenfour.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                proxy_headers=True, forwarded_allow_ips=get_settings().trusted_proxies)
+                workers=workers if workers > 1 else None, proxy_headers=True,
+                forwarded_allow_ips=settings.trusted_proxies, access_log=False,
+                log_config=logs.logging_config(chosen_format, settings.log_level), timeout_graceful_shutdown=20)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Jobs run at the same time by this worker")] = 2,
+    once: Annotated[bool, typer.Option(help="Run the jobs waiting now, then stop (no periodic sweeps)")] = False,
+    log_format: Annotated[str | None, typer.Option(help="json or text (default: json in production)")] = None,
+) -> None:
+    """Run background jobs from the PostgreSQL queue (procrastinate): urgent-alert escalation at its deadline,
+    email delivery, and the sweeps (light every minute, full every 15 minutes). Stops cleanly on SIGTERM/SIGINT.
+    Several workers may run at once."""
+    from tenfour import logs
+    from tenfour.config import get_settings
+    from tenfour.db import get_session_factory
+    from tenfour.jobs.worker import run_worker
+
+    settings = get_settings()
+    logs.configure(log_format or settings.effective_log_format, settings.log_level)
+    if settings.effective_job_backend != "procrastinate":
+        _fail(TenFourError("The job worker needs PostgreSQL (TENFOUR_DATABASE_URL=postgresql://...) and "
+                           "TENFOUR_JOB_BACKEND auto or procrastinate. On SQLite `tenfour serve` runs the jobs "
+                           "itself; cron can run `tenfour sweep`."))
+    run_worker(settings, get_session_factory(), concurrency=concurrency, wait=not once)
 
 
 @db_app.command("upgrade")
@@ -424,6 +464,9 @@ from tenfour.backup.cli import backup_app, restore  # noqa: E402
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
 app.command("restore")(restore)
+from tenfour.retention.cli import retention_app  # noqa: E402 - privacy: the clinic's retention policy (issue 9)
+
+app.add_typer(retention_app, name="retention")
 
 
 if __name__ == "__main__":

@@ -39,11 +39,26 @@ class Settings(BaseSettings):
     # "smtp" sends through the server above; "file" writes each message as an .eml file into data_dir/mail
     # (the demo uses it, so a demo user can open the invitation and reminder emails without a mail server).
     mail_backend: Literal["smtp", "file"] = "smtp"
+    # Background jobs (issue 10): "procrastinate" = a real queue in the same PostgreSQL, run by `tenfour worker`;
+    # "inprocess" = a thread inside each server process (SQLite, demos). "auto": procrastinate on PostgreSQL.
+    job_backend: Literal["auto", "procrastinate", "inprocess"] = "auto"
+    # Logs: "json" = one JSON object per line, fields listed in docs/deployment.md and never PHI; "text" for people.
+    # Unset: json in production, text otherwise.
+    log_format: Literal["text", "json"] | None = None
+    log_level: str = "INFO"
+    # GET /metrics (Prometheus). With a token set, scrapers must send `Authorization: Bearer <token>`.
+    metrics_token: str | None = None
     login_max_failures: int = Field(default=5, ge=1, description="Failures per account or address before slowing")
     login_failure_window_min: int = Field(default=15, ge=1)
     # The periodic sweep (check-ins, relapse, reminders, escalation) run by the server itself; 0 turns it off.
     # Unset: every 60 s, except in the test environment (off unless a test asks).
     sweep_interval_s: int | None = Field(default=None, ge=0, description="Seconds between sweeps; 0 = off")
+    # Rate limits on invitations and check-ins (issue 9), per hour. Generous for real use: a patient checks in about
+    # once a week, a coordinator invites a few people a day; they stop scripted guessing, mail floods and form floods.
+    invitation_attempts_per_hour: int = Field(default=20, ge=1, description="Per address: invitation links tried")
+    invitations_sent_per_hour: int = Field(default=30, ge=1, description="Per staff member: invitations emailed")
+    checkin_submissions_per_hour: int = Field(default=12, ge=1, description="Per patient: check-ins stored")
+    checkin_link_failures_per_hour: int = Field(default=20, ge=1, description="Per address: bad check-in links")
 
     @field_validator("data_dir")
     @classmethod
@@ -56,9 +71,20 @@ class Settings(BaseSettings):
 
     @property
     def effective_sweep_interval_s(self) -> int:
+        """The server's own sweep timer. Off when a job worker runs the sweeps (procrastinate) and in tests."""
         if self.sweep_interval_s is not None:
             return self.sweep_interval_s
-        return 0 if self.environment == "test" else 60
+        return 0 if self.environment == "test" or self.effective_job_backend == "procrastinate" else 60
+
+    @property
+    def effective_job_backend(self) -> Literal["procrastinate", "inprocess"]:
+        if self.job_backend != "auto":
+            return self.job_backend
+        return "procrastinate" if self.effective_database_url().startswith("postgresql") else "inprocess"
+
+    @property
+    def effective_log_format(self) -> Literal["text", "json"]:
+        return self.log_format or ("json" if self.is_production else "text")
 
     def effective_database_url(self) -> str:
         if self.database_url:

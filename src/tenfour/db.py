@@ -10,12 +10,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from tenfour.config import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -90,6 +93,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # SQL parameters are patients' data: never in an error message or a log line.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and ":memory:" not in url:
             from pathlib import Path
@@ -124,8 +129,10 @@ def get_session_factory() -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """The commit point for a CLI command or a job: commit on success, roll back on any error."""
+def session_scope(factory: sessionmaker[Session] | None = None, settings: Settings | None = None
+                  ) -> Iterator[Session]:
+    """The commit point for a CLI command or a job: commit on success, roll back on any error. Email queued in the
+    session is sent after the commit, with ``settings`` (default: the process's)."""
     factory = factory or get_session_factory()
     session = factory()
     try:
@@ -136,7 +143,7 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
         if session.info.pop(OUTBOX_FLAG, False):
             from tenfour.config import get_settings
 
-            deliver_pending(factory, get_settings())
+            deliver_pending(factory, settings or get_settings())
     except BaseException:
         session.rollback()
         raise

@@ -44,7 +44,12 @@ def enqueue(db: Session, *, to: str, subject: str, body: str, purpose: str, pati
     message = OutboxMessage(to_address=to, subject=subject[:200], body=body, purpose=purpose, patient_id=patient_id)
     db.add(message)
     db.flush()
-    db.info[OUTBOX_FLAG] = True
+    from tenfour.jobs.queue import defer, uses_queue
+
+    if uses_queue(db):  # a job worker sends it once this transaction commits
+        defer(db, "deliver_mail", queueing_lock="deliver_mail")
+    else:  # sent by this process right after the commit (web/deps.py, db.session_scope)
+        db.info[OUTBOX_FLAG] = True
     return message
 
 

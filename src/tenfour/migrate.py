@@ -39,3 +39,9 @@ def current_heads() -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
     return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """What autogenerate and the models-vs-migrations test compare: our tables, not procrastinate's job queue
+    (created from procrastinate's own schema file by the jobs_queue revision)."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))

@@ -78,7 +78,8 @@ def test_the_models_match_the_migrations(scratch) -> None:  # type: ignore[no-un
     migrate.upgrade(url)
     import_all_models()
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_name": migrate.include_name})
         differences = compare_metadata(context, Base.metadata)
     assert differences == [], "models and migrations differ; write a migration:\n" + "\n".join(map(str, differences))
 

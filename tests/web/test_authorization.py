@@ -101,6 +101,8 @@ CORE_ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/cookies"): Spec(PUBLIC, 200),
     ("GET", "/docs"): Spec(PUBLIC, 200),
     ("GET", "/healthz"): Spec(PUBLIC, 200),
+    ("GET", "/readyz"): Spec(PUBLIC, 200),
+    ("GET", "/metrics"): Spec(PUBLIC, 200),
     ("GET", "/login"): Spec(PUBLIC, 303, special={(ANON, NONE): 200}),  # signed in: straight on
     ("POST", "/login"): Spec(PUBLIC, 303, payload="page_login", special={(ANON, NONE): 401}),
     ("POST", "/logout"): Spec(SIGNED_IN, 303),
@@ -109,6 +111,9 @@ CORE_ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/reauth"): Spec(SIGNED_IN, 303, payload="page_reauth"),
     ("GET", "/account/mfa"): Spec(SIGNED_IN, 200, special={("patient", NONE): 403}),
     ("POST", "/account/mfa"): Spec(SIGNED_IN, 422, payload="mfa_code", special={("patient", NONE): 403}),
+    # Changing one's own password (staff and patients)
+    ("GET", "/account/password"): Spec(SIGNED_IN, 200),
+    ("POST", "/account/password"): Spec(SIGNED_IN, 303, payload="password_change"),
     # Switching to a clinic you do not work in: that clinic does not exist for you. A patient has none.
     ("POST", "/switch-clinic"): Spec(SIGNED_IN, 303, scoped=True, payload="switch_clinic",
                                      special={**_for_all(OTHER, 404), ("patient", OWN): 404}),
@@ -123,6 +128,9 @@ CORE_ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/admin/users/{user_id}/mfa-reset"): Spec(Permission.USER_ADMIN, 303, scoped=True),
     ("POST", "/admin/users/{user_id}/password"): Spec(Permission.USER_ADMIN, 303, scoped=True,
                                                       payload="user_password"),
+    # Retention and deleting a patient's record (clinic administrators; the record number names an own-clinic one)
+    ("GET", "/admin/retention"): Spec(Permission.CLINIC_ADMIN, 200),
+    ("POST", "/admin/retention/delete"): Spec(Permission.CLINIC_ADMIN, 303, payload="retention_delete"),
     # --- Pages: the patient registry ---------------------------------------------------------------------
     ("GET", "/patients"): Spec(Permission.PATIENT_READ, 200),
     ("GET", "/patients/new"): Spec(Permission.PATIENT_WRITE, 200),
@@ -334,6 +342,12 @@ def _payloads(m: Matrix) -> dict[str, Callable[[str, str], dict[str, Any]]]:
                                          "clinic_ids": [str(own["clinic_id"])]},
         "user_clinics": lambda role, scope: dict(user_form),
         "user_password": lambda role, scope: {"new_password": "another long password"},
+        "password_change": lambda role, scope: {"current_password": factories.PASSWORD,
+                                                "new_password": "another long password",
+                                                "new_password_confirm": "another long password"},
+        "retention_delete": lambda role, scope: {"record_number": m.world.patient_north.record_number,
+                                                 "confirm_record_number": m.world.patient_north.record_number,
+                                                 "reason": "request"},
         "patient_new": lambda role, scope: {**new_patient, "consents": ["treatment"]},
         "patient_edit": lambda role, scope: {**edit_form, "agency": "Matrix County Fire"},
         "patient_consent": lambda role, scope: {"kind": "research_deidentified"},

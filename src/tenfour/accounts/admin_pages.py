@@ -142,3 +142,9 @@ def user_mfa_reset(request: Request, db: DbSession, ctx: Admin, user_id: RecordI
     service.end_all_sessions(db, user)
     return flash(request, RedirectResponse(f"/admin/users/{user_id}", status_code=303),
                  "Two-step sign-in reset; the person sets it up again at their next sign-in.")
+
+
+# The clinic's retention policy and patient-record deletion (issue 9) live in tenfour.retention; served here.
+from tenfour.retention.pages import router as retention_router  # noqa: E402 - after this router exists
+
+router.include_router(retention_router)

@@ -20,6 +20,7 @@ import qrcode
 import qrcode.image.svg
 from sqlalchemy.orm import Session
 
+from tenfour.accounts import secretbox
 from tenfour.accounts.models import Role, User
 from tenfour.audit.service import Actor, record
 from tenfour.clinics import repository as clinics_repository
@@ -48,7 +49,7 @@ def start_enrolment(db: Session, user: User) -> str:
     """A new secret for a user not yet enrolled (kept until confirmed with a code, replaced by a new start)."""
     if user.mfa_enabled:
         raise Conflict("Two-step sign-in is already set up. Ask an administrator to reset it to start again.")
-    if not user.totp_secret:
+    if not user.totp_secret or secretbox.is_encrypted(user.totp_secret):  # none yet, or unreadable: a new one
         user.totp_secret = pyotp.random_base32()
         db.flush()
     return user.totp_secret
@@ -69,8 +70,8 @@ def qr_code_data_uri(text: str) -> str:
 
 def _accept_totp(user: User, code: str, at: datetime | None = None) -> bool:
     """True, and the step is remembered, for a current code not used before."""
-    if not user.totp_secret or len(code) != 6 or not code.isdigit():
-        return False
+    if not user.totp_secret or secretbox.is_encrypted(user.totp_secret) or len(code) != 6 or not code.isdigit():
+        return False  # (still encrypted: stored under another secret key; fails closed until an admin resets it)
     totp = pyotp.TOTP(user.totp_secret)
     now_step = totp.timecode(at or utcnow())
     for step in range(now_step - DRIFT_STEPS, now_step + DRIFT_STEPS + 1):

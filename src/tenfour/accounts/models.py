@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tenfour.accounts.secretbox import EncryptedString
 from tenfour.db import Base, UTCDateTime, utcnow
 
 
@@ -38,8 +39,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Two-factor sign-in (TOTP, RFC 6238): the secret is set at enrolment and counts only once confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor sign-in (TOTP, RFC 6238): the secret is set at enrolment and counts only once confirmed. Stored
+    # encrypted (accounts.secretbox); Python code sees the base32 secret.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString())
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted 30-s step: no replay
     # One "salt$sha256" per unused recovery code, space-separated (text, not JSON: users are compared in DISTINCTs).

@@ -15,6 +15,7 @@ from tenfour.accounts.models import AuthSession, User
 from tenfour.context import Ctx
 from tenfour.errors import Forbidden, TooManyRequests, ValidationFailed
 from tenfour.web.deps import DbSession, public, signed_in, verify_csrf
+from tenfour.web.forms import FormErrors, errors_from
 from tenfour.web.security import SESSION_COOKIE, client_ip, is_https
 from tenfour.web.templating import flash, render
 
@@ -159,3 +160,52 @@ def mfa_confirm(request: Request, db: DbSession, ctx: Annotated[Ctx, Depends(sig
     except ValidationFailed as error:
         return _mfa_page(request, db, user, error.problems[0].message.capitalize() + ".", 422)
     return render(request, db, "accounts/mfa_codes.html", {"codes": codes})
+
+
+# --- Changing one's own password (staff and patients alike: both sign in with a password) ------------------------
+
+PASSWORD_LABELS = {"current_password": "Current password", "new_password": "New password",
+                   "new_password_confirm": "New password again"}
+PASSWORD_FIELDS = [
+    ("current_password", "current-password", None),
+    ("new_password", "new-password", "At least 12 characters; a few words you will remember work well. Very common "
+                                     "passwords are refused."),
+    ("new_password_confirm", "new-password", None),
+]
+
+
+def _password_page(request: Request, db: DbSession, errors: FormErrors, status_code: int = 200) -> Response:
+    return render(request, db, "accounts/password.html", {"errors": errors, "labels": PASSWORD_LABELS,
+                                                          "fields": PASSWORD_FIELDS}, status_code=status_code)
+
+
+@router.get("/account/password")
+def password_page(request: Request, db: DbSession, ctx: Annotated[Ctx, Depends(signed_in)]) -> Response:
+    return _password_page(request, db, FormErrors())
+
+
+@router.post("/account/password")
+def password_change(
+    request: Request, db: DbSession, ctx: Annotated[Ctx, Depends(signed_in)],
+    current_password: Annotated[str, Form(max_length=256)] = "",
+    new_password: Annotated[str, Form(max_length=256)] = "",
+    new_password_confirm: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    assert ctx.principal is not None and ctx.principal.session_id is not None
+    settings = request.app.state.settings
+    session = db.get(AuthSession, ctx.principal.session_id)
+    assert session is not None
+    try:
+        ended = service.change_own_password(
+            db, ctx.actor, session, current_password=current_password, new_password=new_password,
+            new_password_confirm=new_password_confirm, max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_failure_window_min))
+    except ValidationFailed as error:  # answered, not raised: the request commits a counted failure and its audit
+        return _password_page(request, db, errors_from(error), 422)
+    except TooManyRequests as error:
+        response = _password_page(request, db, FormErrors(current_password=error.message), 429)
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
+    signed_out = f" You were signed out on {ended} other device{'s' if ended != 1 else ''}." if ended else ""
+    target = "/account/mfa" if ctx.principal.is_staff else "/me"
+    return flash(request, RedirectResponse(target, status_code=303), "Your password is changed." + signed_out)

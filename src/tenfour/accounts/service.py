@@ -291,3 +291,47 @@ def reauthenticate(
     db.flush()
     record(db, actor, "auth.reauth", record_type="user", record_id=user.id)
     return True
+
+
+def change_own_password(
+    db: Session, actor: Actor, session: AuthSession, *, current_password: str, new_password: str,
+    new_password_confirm: str, max_failures: int, window: timedelta,
+) -> int:
+    """A signed-in person changes their own password: the current one, then a new one twice (NIST SP 800-63B rules,
+    ``passwords.check_password_rules``). Every other session of theirs is ended (a thief signed in elsewhere is out);
+    this one stays and counts as just signed in. Returns how many other sessions were ended.
+
+    A wrong current password counts towards the same per-account limit as sign-in, and is audited.
+    """
+    user = session.user
+    key = f"email:{user.email}"
+    wait = ratelimit.is_limited(db, LOGIN_FAILURE_BUCKET, key, max_failures, window)
+    if wait is not None:
+        raise TooManyRequests(retry_after_s=wait)
+    if not passwords.verify_password(user.password_hash, current_password or ""):
+        ratelimit.hit(db, LOGIN_FAILURE_BUCKET, key)
+        record(db, actor, "user.password_change_failed", record_type="user", record_id=user.id)
+        raise ValidationFailed.single("current_password", "matches", "is not your current password")
+    problems: list[Problem] = []
+    try:
+        passwords.check_password_rules(new_password or "", field="new_password", email=user.email)
+    except ValidationFailed as error:
+        problems += error.problems
+    if not problems and new_password == current_password:
+        problems.append(Problem("new_password", "changed", "must be different from your current password"))
+    if new_password != new_password_confirm:
+        problems.append(Problem("new_password_confirm", "matches", "does not match the new password"))
+    if problems:
+        raise ValidationFailed("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+    user.password_hash = passwords.hash_password(new_password)
+    now = utcnow()
+    ended = 0
+    for other in db.query(AuthSession).filter(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None),
+                                              AuthSession.id != session.id):
+        other.ended_at = now
+        ended += 1
+    session.authenticated_at = now
+    db.flush()
+    record(db, actor, "user.password_change", record_type="user", record_id=user.id,
+           detail={"other_sessions_ended": ended})
+    return ended

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from tenfour import mail, policy
+from tenfour import jobs, mail, policy
 from tenfour.alerts import repository
 from tenfour.alerts.models import Alert, Resolution, Severity
 from tenfour.audit.service import record
@@ -31,6 +31,9 @@ def raise_alert(
                   reasons=reasons, source_type=source_type, source_id=source_id)
     db.add(alert)
     db.flush()
+    if severity == Severity.URGENT:  # escalated at its deadline by a job; the sweep is the safety net
+        raised_at = alert.created_at or utcnow()
+        jobs.defer(db, "escalate_alert", run_at=raised_at + ack_limit(db, clinic_id), alert_id=alert.id)
     record(db, ctx.actor, "alert.raise", clinic_id=clinic_id, patient_id=patient_id, record_type="alert",
            record_id=alert.id, detail={"severity": severity.value, "kind": kind})
     return alert
@@ -115,23 +118,47 @@ def escalate_overdue(db: Session, ctx: Ctx, now: datetime, base_url: str) -> lis
     for alert in repository.urgent_to_escalate(db, now - timedelta(minutes=1)):
         if alert.clinic_id not in limits:
             limits[alert.clinic_id] = ack_limit(db, alert.clinic_id)
-        if now - alert.created_at < limits[alert.clinic_id]:
-            continue
-        if not repository.claim_escalation(db, alert.id, now):
-            continue
-        db.refresh(alert)
-        clinic = clinics_repository.by_id(db, alert.clinic_id)
-        recipients = on_call_emails(clinic.on_call_emails if clinic else None)
-        minutes = int((now - alert.created_at).total_seconds() // 60)
-        raised = alert.created_at.astimezone(ZoneInfo(clinic.timezone if clinic else "UTC")).strftime("%H:%M")
-        url = f"{base_url.rstrip('/')}/alerts?status=unacknowledged&severity=urgent"
-        for address in recipients:
-            mail.enqueue(db, to=address, subject=ESCALATION_SUBJECT, purpose="escalation",
-                         body=escalation_email(clinic.name if clinic else "your clinic", raised, minutes, url))
-        record(db, ctx.actor, "alert.escalate", clinic_id=alert.clinic_id, patient_id=alert.patient_id,
-               record_type="alert", record_id=alert.id, detail={"recipients": len(recipients), "minutes": minutes})
-        escalated.append(alert)
+        if now - alert.created_at >= limits[alert.clinic_id] and _escalate(db, ctx, alert, now, base_url):
+            escalated.append(alert)
     return escalated
+
+
+@dataclass(frozen=True)
+class EscalationOutcome:
+    """What the escalation job found: escalated now, not_needed (10-4 given, resolved, gone, done before), or
+    not_due yet (``due_at``: the deadline to come back at)."""
+
+    state: str
+    due_at: datetime | None = None
+
+
+def escalate_one(db: Session, ctx: Ctx, alert_id: int, now: datetime, base_url: str) -> EscalationOutcome:
+    """The escalation job of one urgent alert, at its deadline."""
+    alert = repository.by_id(db, alert_id)
+    if (alert is None or alert.severity != Severity.URGENT or alert.acknowledged_at is not None
+            or alert.resolved_at is not None or alert.escalated_at is not None):
+        return EscalationOutcome("not_needed")
+    due_at = alert.created_at + ack_limit(db, alert.clinic_id)
+    if now < due_at:
+        return EscalationOutcome("not_due", due_at)
+    return EscalationOutcome("escalated" if _escalate(db, ctx, alert, now, base_url) else "not_needed")
+
+
+def _escalate(db: Session, ctx: Ctx, alert: Alert, now: datetime, base_url: str) -> bool:
+    if not repository.claim_escalation(db, alert.id, now):
+        return False
+    db.refresh(alert)
+    clinic = clinics_repository.by_id(db, alert.clinic_id)
+    recipients = on_call_emails(clinic.on_call_emails if clinic else None)
+    minutes = int((now - alert.created_at).total_seconds() // 60)
+    raised = alert.created_at.astimezone(ZoneInfo(clinic.timezone if clinic else "UTC")).strftime("%H:%M")
+    url = f"{base_url.rstrip('/')}/alerts?status=unacknowledged&severity=urgent"
+    for address in recipients:
+        mail.enqueue(db, to=address, subject=ESCALATION_SUBJECT, purpose="escalation",
+                     body=escalation_email(clinic.name if clinic else "your clinic", raised, minutes, url))
+    record(db, ctx.actor, "alert.escalate", clinic_id=alert.clinic_id, patient_id=alert.patient_id,
+           record_type="alert", record_id=alert.id, detail={"recipients": len(recipients), "minutes": minutes})
+    return True
 
 
 @dataclass(frozen=True)

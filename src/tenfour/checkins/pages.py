@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tenfour import crisis
+from tenfour import crisis, ratelimit
 from tenfour.accounts import repository as accounts_repository
 from tenfour.audit.service import record
 from tenfour.checkins import boosters, clock, courses, reminders, repository, service, views
@@ -168,8 +168,31 @@ def _done_context(db: Session, row: CheckIn, patient: Patient, *, for_signed_in:
 # --- The check-in from a reminder's link (no sign-in: the link is the key, once) -------------------------------
 
 
+def _limit_bad_links(request: Request, db: Session, ctx: Ctx) -> str:
+    """Refuse (429) an address that has tried many bad check-in links this hour; the key to count one against."""
+    key = ratelimit.address_key(ctx.actor.ip_address)
+    ratelimit.enforce(db, ratelimit.CHECKIN_LINK_FAILURE, key,
+                      request.app.state.settings.checkin_link_failures_per_hour, ratelimit.HOUR,
+                      ratelimit.CHECKIN_LINK_MESSAGE)
+    return key
+
+
+def _limit_submissions(request: Request, db: Session, patient_id: int) -> str:
+    """Refuse (429) a check-in from the patient's side when many were stored for them this hour."""
+    key = f"patient:{patient_id}"
+    ratelimit.enforce(db, ratelimit.CHECKIN_SUBMIT, key, request.app.state.settings.checkin_submissions_per_hour,
+                      ratelimit.HOUR, ratelimit.CHECKIN_SUBMIT_MESSAGE)
+    return key
+
+
+def _count_submission(db: Session, key: str, result: service.Submitted) -> None:
+    if not result.repeated:
+        ratelimit.hit(db, ratelimit.CHECKIN_SUBMIT, key)
+
+
 @router.get("/checkin/{token}")
 def link_form(request: Request, db: DbSession, ctx: Public, token: str) -> Response:
+    bad_links = _limit_bad_links(request, db, ctx)
     try:
         link = links.check(db, token, reminders.LINK_PURPOSE)
         patient = patients_repository.by_id(db, link.patient_id) if link.patient_id else None
@@ -177,6 +200,7 @@ def link_form(request: Request, db: DbSession, ctx: Public, token: str) -> Respo
             raise LinkInvalid(links.LinkProblem.UNKNOWN)
         _link_ctx(request, db, patient, ctx)
     except LinkInvalid as error:
+        ratelimit.hit(db, ratelimit.CHECKIN_LINK_FAILURE, bad_links)
         return _invalid(request, db, error.problem)
     record(db, ctx.actor, "checkin.link_open", clinic_id=patient.clinic_id, patient_id=patient.id,
            record_type="access_link", record_id=link.id)
@@ -195,6 +219,7 @@ async def link_submit(request: Request, db: DbSession, ctx: Public, token: str) 
         return once.replay
     key = values.get("submission_key") or None
     secret = request.app.state.secret_key
+    bad_links = _limit_bad_links(request, db, ctx)
     try:
         link = links.check(db, token, reminders.LINK_PURPOSE)
     except LinkInvalid as error:
@@ -202,17 +227,21 @@ async def link_submit(request: Request, db: DbSession, ctx: Public, token: str) 
         repeated = repository.by_submission_key(db, key) if key else None
         if repeated is not None and error.problem == links.LinkProblem.USED:
             return RedirectResponse(f"/checkin/done/{_receipt(secret, repeated.id)}", status_code=303)
+        ratelimit.hit(db, ratelimit.CHECKIN_LINK_FAILURE, bad_links)
         return _invalid(request, db, error.problem)
     patient = patients_repository.by_id(db, link.patient_id) if link.patient_id else None
     if patient is None:
+        ratelimit.hit(db, ratelimit.CHECKIN_LINK_FAILURE, bad_links)
         return _invalid(request, db, links.LinkProblem.UNKNOWN)
     try:
         answering = _link_ctx(request, db, patient, ctx)
     except LinkInvalid as error:
+        ratelimit.hit(db, ratelimit.CHECKIN_LINK_FAILURE, bad_links)
         return _invalid(request, db, error.problem)
     course = repository.current_course(db, patient.id)
     checkin = service.open_checkin(db, patient, course)
     try:
+        limit_key = _limit_submissions(request, db, patient.id)  # refused: the form again, answers kept, with why
         result = service.submit(db, answering, patient.id, _answers(values, checkin.pcl5_form if checkin else
                                                                     "pcl5-week"),
                                 sign_ids=_ints(values.get("sign")), note=values.get("note"),
@@ -229,6 +258,7 @@ async def link_submit(request: Request, db: DbSession, ctx: Public, token: str) 
             db, patient, course, checkin, values, _errors(error), mode="link", action=f"/checkin/{token}",
             expires_at=link.expires_at), status_code=error.status_code)
     links.redeem(db, token, reminders.LINK_PURPOSE)
+    _count_submission(db, limit_key, result)
     return once.done(RedirectResponse(f"/checkin/done/{_receipt(secret, result.checkin.id)}", status_code=303))
 
 
@@ -295,6 +325,7 @@ async def own_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Respons
     course = repository.current_course(db, patient.id)
     checkin = service.open_checkin(db, patient, course)
     try:
+        limit_key = _limit_submissions(request, db, patient.id)  # refused: the form again, answers kept, with why
         result = service.submit(db, ctx, patient.id, _answers(values, checkin.pcl5_form if checkin else "pcl5-week"),
                                 sign_ids=_ints(values.get("sign")), note=values.get("note"),
                                 checkin_id=checkin.id if checkin else None, submission_key=key, via="signed_in")
@@ -305,6 +336,7 @@ async def own_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Respons
         return render(request, db, "checkins/checkin.html", _form_context(
             db, patient, course, checkin, values, _errors(error), mode="own", action="/me/checkin"),
             status_code=error.status_code, nav_key="me")
+    _count_submission(db, limit_key, result)
     return once.done(RedirectResponse(f"/me/checkin/{result.checkin.id}/done", status_code=303))
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from tenfour import ratelimit
 from tenfour.checkins import boosters, courses, detection, repository, service
 from tenfour.checkins.models import BoosterRequestStatus, CheckIn, ProposalStatus
 from tenfour.checkins.schemas import (
@@ -104,7 +105,21 @@ def patient_checkins(patient_id: RecordId, db: DbSession, ctx: Read) -> dict[str
             "checkins": [checkin_out(c) for c in repository.patient_checkins(db, patient.id)]}
 
 
-@router.post("/patients/{patient_id}/checkins", response_model=SubmittedOut, status_code=201, responses=ERRORS)
+SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 429: {"description": "Too many check-ins sent for this patient in the last hour (patients only)"}}
+
+
+def limit_patient_submissions(db: DbSession, per_hour: int, patient_id: int) -> str:
+    """Refuse (429) a patient's own check-in when many were stored for them this hour; the key to count one against.
+
+    Staff entering a check-in (from paper, on the phone) are signed in, audited and not limited here."""
+    key = f"patient:{patient_id}"
+    ratelimit.enforce(db, ratelimit.CHECKIN_SUBMIT, key, per_hour, ratelimit.HOUR, ratelimit.CHECKIN_SUBMIT_MESSAGE)
+    return key
+
+
+@router.post("/patients/{patient_id}/checkins", response_model=SubmittedOut, status_code=201,
+             responses=SUBMIT_ERRORS)
 def submit_checkin(patient_id: RecordId, data: CheckInSubmit, request: Request, db: DbSession, ctx: Write,
                    idempotency_key: IdempotencyKeyHeader = None) -> Response:
     """Submit a check-in (the one due now unless ``checkin_id`` names it; an extra one when nothing is due).
@@ -116,9 +131,14 @@ def submit_checkin(patient_id: RecordId, data: CheckInSubmit, request: Request, 
     via = "api" if not ctx.principal.is_staff else "staff"
 
     def submit() -> SubmittedOut:
+        # Inside the once-only wrapper: a replayed request (same Idempotency-Key) is neither limited nor counted.
+        limit_key = (None if via == "staff" else
+                     limit_patient_submissions(db, request.app.state.settings.checkin_submissions_per_hour, patient_id))
         result = service.submit(db, ctx, patient_id, answers, sign_ids=data.warning_signs, note=data.note,
                                 checkin_id=data.checkin_id, submission_key=data.submission_key, via=via,
                                 completed_at=data.completed_at)
+        if limit_key is not None and not result.repeated:
+            ratelimit.hit(db, ratelimit.CHECKIN_SUBMIT, limit_key)
         return _submitted(db, result)
 
     return json_once(request, db, ctx, idempotency_key, data, 201, submit)

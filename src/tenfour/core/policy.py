@@ -228,6 +228,13 @@ SETTINGS: tuple[PolicySetting, ...] = (
        "Ask for the password again before signing, overriding or exporting, if signed in more than", 10, "min",
        Basis.PRODUCT, "Product choice applying OWASP ASVS 4.0 V3.7.1 (re-authenticate before sensitive "
        "transactions) and NIST SP 800-63B §7.2 (re-authentication)", 1, 720),
+    # --- Privacy ------------------------------------------------------------------------------
+    _s("privacy.retention_years", "Privacy",
+       "Keep a closed record (discharged, ineligible, or never started) after its last activity for", 6, "years",
+       Basis.OPERATIONS, "Clinic choice: no single rule applies. State medical-record retention laws vary (often 6 "
+       "to 10 years after the last visit for adults, longer for minors): check yours. 6 years matches HIPAA's "
+       "retention of required documentation, 45 CFR 164.316(b)(2)(i), which covers policies and audit records, "
+       "not the medical record itself", 1, 100),
 )
 
 BY_KEY: dict[str, PolicySetting] = {s.key: s for s in SETTINGS}

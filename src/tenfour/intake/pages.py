@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from tenfour import crisis
+from tenfour import crisis, ratelimit
 from tenfour.accounts import service as accounts
 from tenfour.assessments.pages import MEANING, _answers_from_form, _is_urgent
 from tenfour.clinics import repository as clinics_repository
@@ -92,11 +92,21 @@ def _invalid_link(request: Request, db: Session, problem: LinkProblem) -> Respon
                   status_code=410)
 
 
+def _limit_attempts(request: Request, db: Session, ctx: Ctx) -> str:
+    """Refuse (429) an address that has tried many invitation links this hour; the key to count a try against."""
+    key = ratelimit.address_key(ctx.actor.ip_address)
+    ratelimit.enforce(db, ratelimit.INVITATION_ATTEMPT, key, request.app.state.settings.invitation_attempts_per_hour,
+                      ratelimit.HOUR, ratelimit.INVITATION_ATTEMPT_MESSAGE)
+    return key
+
+
 @router.get("/invite/{token}")
-def invitation_page(request: Request, db: DbSession, _: Public, token: str) -> Response:
+def invitation_page(request: Request, db: DbSession, ctx: Public, token: str) -> Response:
+    key = _limit_attempts(request, db, ctx)
     try:
         link, patient = service.check_invitation(db, token)
     except LinkInvalid as error:
+        ratelimit.hit(db, ratelimit.INVITATION_ATTEMPT, key)  # a wrong or spent link counts; opening yours does not
         return _invalid_link(request, db, error.problem)
     return render(request, db, "intake/invite.html", {"patient": patient, "token": token, "errors": FormErrors(),
                                                       "expires_at": link.expires_at,
@@ -107,6 +117,7 @@ def invitation_page(request: Request, db: DbSession, _: Public, token: str) -> R
 def invitation_accept(request: Request, db: DbSession, ctx: Public, token: str,
                       password: Annotated[str, Form(max_length=256)] = "",
                       password_confirm: Annotated[str, Form(max_length=256)] = "") -> Response:
+    ratelimit.hit(db, ratelimit.INVITATION_ATTEMPT, _limit_attempts(request, db, ctx))  # every try counts
     try:
         user = service.accept_invitation(db, ctx, token, password, password_confirm)
     except LinkInvalid as error:
@@ -130,7 +141,8 @@ async def invitation_send(request: Request, db: DbSession, ctx: Triage, patient_
     values = form_values(await request.form())
     target = _safe_return(values.get("return_to"), f"/patients/{patient_id}")
     try:
-        service.send_invitation(db, ctx, patient_id, request.app.state.settings.base_url)
+        service.send_invitation(db, ctx, patient_id, request.app.state.settings.base_url,
+                                per_hour=request.app.state.settings.invitations_sent_per_hour)
     except TenFourError as error:
         if error.status_code == 404:
             raise

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from tenfour import mail
+from tenfour import mail, ratelimit
 from tenfour.accounts import passwords
 from tenfour.accounts import repository as accounts_repository
 from tenfour.accounts import service as accounts
@@ -48,6 +48,8 @@ from tenfour.patients.models import Patient, PatientStatus
 from tenfour.patients.schemas import PatientUpdate
 from tenfour.referrals import service as referrals
 
+# Default of the setting invitations_sent_per_hour, for callers without the app's settings (the referral pages).
+INVITATIONS_PER_HOUR = 30
 INVITATION_TTL = timedelta(days=7)  # operations: long enough for a 48/96 roster to reach a day off
 OLDEST_READING = timedelta(days=365)  # a "recent" reading older than a year is not recent
 LB_TO_KG = Decimal("0.45359237")
@@ -345,9 +347,17 @@ def submit_intake(db: Session, ctx: Ctx) -> EligibilityDecision | None:
 # --- Invitation (staff) and the account it creates (the patient) -----------------------------------------------
 
 
-def send_invitation(db: Session, ctx: Ctx, patient_id: int, base_url: str) -> AccessLink:
-    """Email a single-use link to set a password and start intake; any older link stops working."""
+def send_invitation(db: Session, ctx: Ctx, patient_id: int, base_url: str, *,
+                    per_hour: int = INVITATIONS_PER_HOUR) -> AccessLink:
+    """Email a single-use link to set a password and start intake; any older link stops working.
+
+    At most ``per_hour`` invitations per staff member an hour (setting ``invitations_sent_per_hour``): a misused
+    account cannot flood patients' inboxes.
+    """
     patient = patients.get_patient(db, ctx, patient_id, audit_action=None)
+    sender = f"user:{ctx.actor.user_id}" if ctx.actor.user_id is not None else f"actor:{ctx.actor.label[:200]}"
+    ratelimit.enforce(db, ratelimit.INVITATION_SEND, sender, per_hour, ratelimit.HOUR,
+                      ratelimit.INVITATION_SEND_MESSAGE)
     if not patient.email:
         raise ValidationFailed.single("email", "required_for_invitation",
                                       "add the patient's email address to their record first")
@@ -360,6 +370,7 @@ def send_invitation(db: Session, ctx: Ctx, patient_id: int, base_url: str) -> Ac
     record(db, ctx.actor, "intake.invitation_sent", clinic_id=patient.clinic_id, patient_id=patient.id,
            record_type="access_link", record_id=link.id, detail={"expires_at": link.expires_at.isoformat()})
     referrals.on_invitation_sent(db, ctx, patient.id, f"Invitation emailed; the link works until {until}.")
+    ratelimit.hit(db, ratelimit.INVITATION_SEND, sender)
     return link
 
 

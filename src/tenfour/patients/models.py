@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Time, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Time, UniqueConstraint, event, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenfour.db import Base, UTCDateTime, utcnow
@@ -135,3 +136,33 @@ class PatientConsent(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     patient: Mapped[Patient] = relationship(back_populates="consents")
+
+
+class DeletedPatient(Base):
+    """What is left of a deleted patient record: its former id (the number the audit trail still names), the clinic,
+    why (``retention`` or ``request``) and when. No name, no contact, no clinical data."""
+
+    __tablename__ = "deleted_patients"
+
+    patient_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    clinic_id: Mapped[int] = mapped_column(index=True)  # a plain number like the audit trail's: outlives the clinic
+    reason: Mapped[str] = mapped_column(String(20))
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+_LAST_ASSIGNED = "tenfour.patients.last_assigned_id"
+
+
+@event.listens_for(Patient, "before_insert")
+def _never_reuse_a_deleted_id(mapper: Any, connection: Any, target: Patient) -> None:
+    """SQLite gives a new row max(id) + 1, so deleting the newest patient would hand their id (and with it their
+    audit trail, shown to patients as "who opened my record") to the next one. Once any patient has been deleted,
+    new ids start above every deleted one. PostgreSQL's sequences never reuse an id."""
+    if target.id is not None or connection.dialect.name != "sqlite":
+        return
+    top_deleted = connection.scalar(select(func.max(DeletedPatient.patient_id)))
+    if top_deleted is None:
+        return
+    top_live = connection.scalar(select(func.max(Patient.id))) or 0
+    target.id = max(top_deleted, top_live, connection.info.get(_LAST_ASSIGNED, 0)) + 1
+    connection.info[_LAST_ASSIGNED] = target.id

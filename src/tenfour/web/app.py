@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from tenfour import __version__
 from tenfour.config import Settings, get_settings
 from tenfour.db import get_session_factory
 from tenfour.web.errors import install_error_handlers
+from tenfour.web.metrics import RequestMetricsMiddleware
 from tenfour.web.openapi import document_errors
 from tenfour.web.security import SecurityHeadersMiddleware
 from tenfour.web.templating import make_templates
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     app.state.templates = make_templates()
 
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    app.add_middleware(RequestMetricsMiddleware)  # outermost: times and logs every answer, errors included
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
@@ -57,16 +60,28 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work that runs beside the requests: the check-ins sweep on a timer (TENFOUR_SWEEP_INTERVAL_S)."""
+    """Background work beside the requests. With the in-process job backend (SQLite): the job runner and the
+    check-ins sweep on a timer (TENFOUR_SWEEP_INTERVAL_S). With procrastinate, `tenfour worker` does both."""
     from tenfour.checkins.timer import SweepTimer
+    from tenfour.jobs.runner import InProcessRunner
 
-    timer = SweepTimer.start_for(app.state.session_factory, app.state.settings)
+    settings: Settings = app.state.settings
+    runner = None
+    if settings.effective_job_backend == "inprocess":
+        runner = InProcessRunner(app.state.session_factory, settings).start()
+    app.state.job_runner = runner
+    if settings.effective_job_backend == "procrastinate":
+        logging.getLogger("tenfour.jobs").info(
+            "background jobs go to the PostgreSQL queue: run `tenfour worker` beside the server")
+    timer = SweepTimer.start_for(app.state.session_factory, settings)
     app.state.sweep_timer = timer
     try:
         yield
     finally:
         if timer is not None:
             timer.stop()
+        if runner is not None:
+            runner.stop()
 
 
 # Every router of the application: JSON API first, then pages. A domain adds its modules here.
@@ -78,6 +93,7 @@ ROUTER_MODULES = (
     "tenfour.assessments.routes",
     "tenfour.alerts.routes",
     "tenfour.web.pages",
+    "tenfour.web.metrics",
     "tenfour.accounts.pages",
     "tenfour.accounts.admin_pages",
     "tenfour.patients.pages",

@@ -1,4 +1,4 @@
-"""The shell: home, privacy and cookie notices, API docs page, health check."""
+"""The shell: home, privacy and cookie notices, API docs page (health and metrics: web/metrics.py)."""
 
 from __future__ import annotations
 
@@ -58,11 +58,3 @@ def api_docs(request: Request, _: Annotated[Ctx, Depends(public)]) -> Response:
 <script src="/static/swagger/swagger-ui-bundle.js"></script>
 <script src="/static/js/swagger-init.js"></script></body></html>"""
     return HTMLResponse(html)
-
-
-@router.get("/healthz")
-def healthz(db: DbSession, _: Annotated[Ctx, Depends(public)]) -> dict[str, str]:
-    from sqlalchemy import text
-
-    db.execute(text("SELECT 1"))
-    return {"status": "ok", "version": __version__}
