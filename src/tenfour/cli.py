@@ -89,11 +89,11 @@ def worker(
     from tenfour.jobs.worker import run_worker
 
     settings = get_settings()
-    logs.configure(log_format or settings.effective_log_format, settings.log_level)
     if settings.effective_job_backend != "procrastinate":
         _fail(TenFourError("The job worker needs PostgreSQL (TENFOUR_DATABASE_URL=postgresql://...) and "
                            "TENFOUR_JOB_BACKEND auto or procrastinate. On SQLite `tenfour serve` runs the jobs "
                            "itself; cron can run `tenfour sweep`."))
+    logs.configure(log_format or settings.effective_log_format, settings.log_level)
     run_worker(settings, get_session_factory(), concurrency=concurrency, wait=not once)
 
 

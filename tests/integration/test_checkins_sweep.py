@@ -69,6 +69,22 @@ def test_vectorised_evaluation_equals_the_orm_loop_for_every_patient(db, world) 
         "watch_warning_signs", "watch_rising_trend", "watch_overdue", "non_responder", "stable"}
 
 
+def test_a_sparse_batch_one_clinics_courses_among_a_networks_gives_the_same(db, world) -> None:
+    """Every third course, as one clinic's courses are spread among a network's ids: read as a list, not a range."""
+    as_of = date(2026, 6, 1)
+    course_ids = load_network(db, world.north.id, 90, as_of)[::3]
+    now = datetime(2026, 6, 1, 17, tzinfo=UTC)
+    rules = detection.rules_for(db, world.north.id)
+    fast = sweep.evaluate_vectorised(db, course_ids, now, rules, batch_size=10)
+    slow = sweep.evaluate_orm_loop(db, course_ids, now, rules)
+    assert set(fast) == set(slow) == set(course_ids)
+    assert all((fast[c].state, fast[c].reasons, fast[c].best_pcl5) == (slow[c].state, slow[c].reasons,
+                                                                       slow[c].best_pcl5) for c in course_ids)
+    sparse = str(repository.batch_filter(CheckIn.course_id, course_ids[:10]).compile())
+    dense = str(repository.batch_filter(CheckIn.course_id, range(100, 110)).compile())
+    assert " IN " in sparse and "BETWEEN" in dense
+
+
 def test_the_full_sweep_stores_every_state_once(db, world, session_factory, settings) -> None:
     as_of = date(2026, 6, 1)
     load_network(db, world.north.id, 60, as_of)

@@ -6,7 +6,7 @@ alert inbox with its filters, who gave the 10-4 and escalation."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -274,3 +274,31 @@ def test_the_inbox_api_filters_and_explains(client, as_api, db, world) -> None:
     assert rows[0]["escalation"]["state"] == "acknowledged"
     assert client.get("/api/v1/alerts?severity=loud", headers=as_api("nurse")).status_code == 422
     assert client.get("/api/v1/alerts", headers=as_api("nurse", "south-test")).json() == []
+
+
+def test_a_big_clinics_board_lists_the_most_recent_changes_with_every_total(client, db, world,  # type: ignore[no-untyped-def]
+                                                                             monkeypatch) -> None:
+    from datetime import datetime as dt
+
+    from tests import factories
+
+    from tenfour.checkins import views
+    from tenfour.checkins.models import RelapseEvaluation
+
+    monkeypatch.setattr(views, "BOARD_ROWS", 2)
+    made = []
+    for n, state in enumerate(["watch", "watch", "watch", "stable", "stable"]):
+        patient = factories.make_patient(db, world.north, first_name=f"Board{n}", last_name="Patient")
+        db.flush()
+        db.add(RelapseEvaluation(clinic_id=world.north.id, patient_id=patient.id, state=state, reasons=[],
+                                 as_of=date.today(), fingerprint=f"f{n}",
+                                 state_since=dt(2026, 11, 1 + n, 12, tzinfo=UTC)))
+        made.append(patient)
+    db.commit()
+    sign_in_browser(client, db, world.user("nurse"))
+    page = client.get("/checkins").text
+    assert "The 2 most recent changes of 3" in page
+    assert "Board2" in page and "Board1" in page and "Board0" not in page  # most recent first; the oldest left out
+    assert "Board3" not in page and "Board4" not in page  # stable patients are counted, not listed
+    stats = dict(re.findall(r'<span class="stat-value">(\d+)</span><span class="stat-label">([^<]+)</span>', page))
+    assert stats["3"] == "watch" and stats["2"] == "stable"

@@ -76,6 +76,17 @@ def courses_by_ids(db: Session, course_ids: Sequence[int]) -> list[CheckinCourse
                            .order_by(CheckinCourse.id)))
 
 
+def batch_filter(column: Any, ids: Iterable[int]) -> Any:
+    """The sweep's batches: a dense batch (consecutive ids, as in one clinic's own database) as the id range it spans
+    (an index range scan, no list of a thousand parameters), a sparse one (one clinic's courses among a network's)
+    as the list itself, so a batch never reads the rows of every clinic in between. Callers drop rows in the range
+    but not in the batch."""
+    wanted = sorted(set(ids))
+    if max(wanted) - min(wanted) + 1 <= 2 * len(wanted):
+        return column.between(wanted[0], wanted[-1])
+    return column.in_(wanted)
+
+
 def course_rows(db: Session, course_ids: Sequence[int]) -> list[Any]:
     """The columns the sweep needs of each course (plain rows, no ORM objects)."""
     c = CheckinCourse
@@ -83,7 +94,7 @@ def course_rows(db: Session, course_ids: Sequence[int]) -> list[Any]:
     if not wanted:
         return []
     stmt = select(c.id, c.patient_id, c.clinic_id, c.timezone, c.baseline_pcl5, c.course_start, c.course_end
-                  ).where(c.id.between(min(wanted), max(wanted))).order_by(c.id)
+                  ).where(batch_filter(c.id, wanted)).order_by(c.id)
     return [row for row in db.execute(stmt) if row.id in wanted]
 
 
@@ -200,14 +211,14 @@ def next_due(db: Session, course_id: int) -> date | None:
 def next_due_by_course(db: Session, course_ids: Sequence[int]) -> dict[int, date]:
     """Per course, in one scan: the earliest pending or missed check-in due after the last completed one.
 
-    The batch is read as the id range it spans (an index range scan, not a list of thousands of parameters); courses
-    in the range but not in the batch are dropped here."""
+    A dense batch is read as the id range it spans (``batch_filter``); courses in the range but not in the batch
+    are dropped here."""
     wanted = set(course_ids)
     if not wanted:
         return {}
     last_done = func.max(CheckIn.due_on).filter(CheckIn.status == COMPLETED).over(partition_by=CheckIn.course_id)
     inner = (select(CheckIn.course_id, CheckIn.due_on, CheckIn.status, last_done.label("last_done"))
-             .where(CheckIn.course_id.between(min(wanted), max(wanted)), CheckIn.status != CANCELLED)
+             .where(batch_filter(CheckIn.course_id, wanted), CheckIn.status != CANCELLED)
              .subquery())
     stmt = (select(inner.c.course_id, func.min(inner.c.due_on))
             .where(inner.c.status.in_(OPEN_STATUSES),
@@ -260,11 +271,18 @@ def checkin_for_link(db: Session, link_id: int) -> CheckIn | None:
     return db.scalars(stmt).first()
 
 
-def clinic_missed(db: Session, clinic_id: int, since: date) -> list[tuple[CheckIn, Patient]]:
+def clinic_missed(db: Session, clinic_id: int, since: date, limit: int | None = None
+                  ) -> list[tuple[CheckIn, Patient]]:
     stmt = (select(CheckIn, Patient).join(Patient, Patient.id == CheckIn.patient_id)
             .where(CheckIn.clinic_id == clinic_id, CheckIn.status == MISSED, CheckIn.due_on >= since)
-            .order_by(CheckIn.due_on.desc(), Patient.last_name))
+            .order_by(CheckIn.due_on.desc(), Patient.last_name, CheckIn.id).limit(limit))
     return [(c, p) for c, p in db.execute(stmt)]
+
+
+def clinic_missed_count(db: Session, clinic_id: int, since: date) -> int:
+    stmt = select(func.count()).select_from(CheckIn).where(CheckIn.clinic_id == clinic_id, CheckIn.status == MISSED,
+                                                           CheckIn.due_on >= since)
+    return db.scalar(stmt) or 0
 
 
 def clinic_due_today(db: Session, clinic_id: int, today: date) -> int:
@@ -303,8 +321,7 @@ def reduced_histories(db: Session, course_ids: Sequence[int], response_reduction
             func.min(c.c.pcl5_total).over(partition_by=c.c.course_id).label("best"),
         )
         .join(co, co.c.id == c.c.course_id)
-        .where(c.c.course_id.between(min(course_ids), max(course_ids)), co.c.id.between(min(course_ids),
-                                                                                        max(course_ids)),
+        .where(batch_filter(c.c.course_id, course_ids), batch_filter(co.c.id, course_ids),
                c.c.status == COMPLETED, c.c.completed_on >= co.c.course_start, c.c.completed_on <= until)
         .subquery()
     )
@@ -396,11 +413,22 @@ def transitions(db: Session, patient_id: int, limit: int = 20) -> list[RelapseTr
     return list(db.scalars(stmt))
 
 
-def clinic_states(db: Session, clinic_id: int) -> list[tuple[RelapseEvaluation, Patient]]:
+def clinic_states(db: Session, clinic_id: int, state: str | None = None, limit: int | None = None
+                  ) -> list[tuple[RelapseEvaluation, Patient]]:
+    """Active patients' latest evaluations (of one state), most recent change first."""
     stmt = (select(RelapseEvaluation, Patient).join(Patient, Patient.id == RelapseEvaluation.patient_id)
             .where(RelapseEvaluation.clinic_id == clinic_id, Patient.status.not_in(INACTIVE_PATIENT_STATUSES))
-            .order_by(RelapseEvaluation.state_since.desc()))
+            .order_by(RelapseEvaluation.state_since.desc(), RelapseEvaluation.patient_id).limit(limit))
+    if state is not None:
+        stmt = stmt.where(RelapseEvaluation.state == state)
     return [(e, p) for e, p in db.execute(stmt)]
+
+
+def clinic_state_counts(db: Session, clinic_id: int) -> dict[str, int]:
+    stmt = (select(RelapseEvaluation.state, func.count()).join(Patient, Patient.id == RelapseEvaluation.patient_id)
+            .where(RelapseEvaluation.clinic_id == clinic_id, Patient.status.not_in(INACTIVE_PATIENT_STATUSES))
+            .group_by(RelapseEvaluation.state))
+    return {state: count for state, count in db.execute(stmt)}
 
 
 def safety_alerts_for(db: Session, assessment_ids: Sequence[int]) -> list[Alert]:

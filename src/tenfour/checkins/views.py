@@ -174,20 +174,31 @@ def chart(db: Session, patient: Patient) -> ChartView:
 
 @dataclass
 class BoardView:
-    by_state: dict[str, list[tuple[RelapseEvaluation, Patient]]]
-    missed: list[tuple[CheckIn, Patient]]
+    by_state: dict[str, list[tuple[RelapseEvaluation, Patient]]]  # the first BOARD_ROWS of each state but stable
+    missed: list[tuple[CheckIn, Patient]]  # the first BOARD_ROWS
     due_today: int
     proposals: list[tuple[BoosterProposal, Patient]]
     last_sweep: Any
     today: date
+    counts: dict[str, int]  # every state, stable included
+    missed_total: int
+
+
+BOARD_ROWS = 100  # per list: a clinic of thousands lists the most recent changes, with the totals beside them
 
 
 def board(db: Session, clinic_id: int, clinic_tz: str) -> BoardView:
+    """The check-ins board: counts of every state, and for each state but stable its most recent changes."""
     today = courses.local_today(clinic_tz, clock.now())
-    by_state: dict[str, list[tuple[RelapseEvaluation, Patient]]] = {s.value: [] for s in relapse.SEVERITY_ORDER}
-    for evaluation, patient in repository.clinic_states(db, clinic_id):
-        by_state.setdefault(evaluation.state, []).append((evaluation, patient))
-    return BoardView(by_state, repository.clinic_missed(db, clinic_id, today - timedelta(days=14)),
+    counts = repository.clinic_state_counts(db, clinic_id)
+    by_state: dict[str, list[tuple[RelapseEvaluation, Patient]]] = {}
+    ordered = [s.value for s in relapse.SEVERITY_ORDER]
+    for state in ordered + sorted(set(counts) - set(ordered)):
+        counts.setdefault(state, 0)
+        by_state[state] = ([] if state == relapse.RelapseState.STABLE.value or not counts[state]
+                           else repository.clinic_states(db, clinic_id, state, BOARD_ROWS))
+    since = today - timedelta(days=14)
+    return BoardView(by_state, repository.clinic_missed(db, clinic_id, since, BOARD_ROWS),
                      repository.clinic_due_today(db, clinic_id, today),
                      repository.clinic_proposals(db, clinic_id, [ProposalStatus.PROPOSED.value]),
-                     repository.last_sweep(db), today)
+                     repository.last_sweep(db), today, counts, repository.clinic_missed_count(db, clinic_id, since))

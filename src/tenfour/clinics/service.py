@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tenfour.audit.service import Actor, record
@@ -210,10 +211,38 @@ def set_chair_active(db: Session, actor: Actor, chair: Chair, active: bool) -> N
            record_id=chair.id, detail={"active": active})
 
 
+_POLICY_CACHE = "tenfour_policy_cache"
+
+
 def effective_policy(db: Session, clinic_id: int) -> dict[str, Any]:
-    """The clinic's policy values: its overrides over the defaults of core.policy."""
-    overrides = {key: row.value for key, row in repository.policy_overrides(db, clinic_id).items()}
-    return policy_core.resolve(overrides)
+    """The clinic's policy values: its overrides over the defaults of core.policy.
+
+    Read once per transaction and clinic (a chart or a check-in asks several times); a flush that touches a policy
+    value, a commit or a rollback forgets it."""
+    cache = db.info.setdefault(_POLICY_CACHE, {})
+    if clinic_id not in cache or _policy_pending(db):
+        overrides = {key: row.value for key, row in repository.policy_overrides(db, clinic_id).items()}
+        cache[clinic_id] = policy_core.resolve(overrides)
+    return dict(cache[clinic_id])
+
+
+def _policy_pending(db: Session) -> bool:
+    """A policy value added or changed in this session and not flushed yet (the query below would flush it)."""
+    return any(isinstance(row, ClinicPolicyValue) for row in (*db.new, *db.dirty, *db.deleted))
+
+
+def _forget_policies(session: Session, *_: Any) -> None:
+    session.info.pop(_POLICY_CACHE, None)
+
+
+def _forget_policies_if_changed(session: Session, *_: Any) -> None:
+    if _policy_pending(session):
+        session.info.pop(_POLICY_CACHE, None)
+
+
+event.listen(Session, "before_flush", _forget_policies_if_changed)
+event.listen(Session, "after_commit", _forget_policies)
+event.listen(Session, "after_soft_rollback", _forget_policies)
 
 
 def set_policy_values(db: Session, actor: Actor, clinic: Clinic, raw_values: dict[str, Any]) -> list[str]:
