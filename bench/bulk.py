@@ -1,5 +1,6 @@
 """What the benchmarks share to bulk-load a synthetic network into a scratch PostgreSQL database: drop and create
-the database, one synthetic clinic, COPY in chunks with a progress bar, and the id sequences set after COPY."""
+the database, one synthetic clinic, COPY in chunks with a progress bar, COPY of rows given as dicts with the tables'
+columns (bench/network.py), and the id sequences set after COPY."""
 
 from __future__ import annotations
 
@@ -57,3 +58,27 @@ def finish(connection: psycopg.Connection, tables: Iterable[str]) -> None:
                            f"COALESCE((SELECT max(id) FROM {table}), 1))")
     connection.commit()
     connection.execute("ANALYZE")
+
+
+def copy_rows(cursor: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    """COPY dicts of column values into `table` (JSON columns from lists and dicts); returns the rows written."""
+    from psycopg.types.json import Jsonb
+
+    count = 0
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([Jsonb(row[n]) if isinstance(row.get(n), list | dict) else row.get(n) for n in columns])
+            count += 1
+    return count
+
+
+def table_columns(table_names: Iterable[str], skip_id: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The columns of each table as the models declare them (the migrations create the same ones); `skip_id`
+    names tables whose id the database assigns."""
+    from tenfour.db import Base, import_all_models
+
+    import_all_models()
+    skip = set(skip_id)
+    tables = Base.metadata.tables
+    return {name: [c.name for c in tables[name].columns if not (c.name == "id" and name in skip)]
+            for name in table_names}
