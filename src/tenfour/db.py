@@ -165,6 +165,7 @@ def import_all_models() -> None:
     import tenfour.intake.models  # noqa: F401
     import tenfour.links.models  # noqa: F401
     import tenfour.mail  # noqa: F401
+    import tenfour.outcomes.models  # noqa: F401
     import tenfour.patients.models  # noqa: F401
     import tenfour.plans.models  # noqa: F401
     import tenfour.referrals.models  # noqa: F401

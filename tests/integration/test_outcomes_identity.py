@@ -1,7 +1,10 @@
-"""The outcomes counted in the database (set-based) equal the per-patient reference loop exactly — every tally and
-the whole report — on a synthetic network that exercises every definition, with and without each filter; and the
-numbers themselves are checked against a few patients worked out by hand (so agreeing cannot mean agreeing on
-nothing). Runs on SQLite and PostgreSQL (bench/outcomes_bench.py does the same at scale, timed)."""
+"""The outcomes counted in the database (set-based, from each course's stored facts) equal the per-patient reference
+loop exactly — every tally and the whole report — on a synthetic network that exercises every definition, with and
+without each filter; after the records change in every way the stored facts depend on (a check-in answered, missed,
+a course rebuilt, an infusion's adverse event, the clinic's policy, another as-of day), the next count recounts what
+changed and still equals the loop; and the numbers themselves are checked against a few patients worked out by hand
+(so agreeing cannot mean agreeing on nothing). Runs on SQLite and PostgreSQL (bench/outcomes_bench.py does the same
+at scale, timed)."""
 
 from __future__ import annotations
 
@@ -9,12 +12,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tests.outcomes_support import AS_OF, NOW, add_course, load_network
 
 from tenfour.audit.service import Actor
+from tenfour.checkins.models import CheckIn, CheckinCourse
 from tenfour.clinics.service import set_policy_values
-from tenfour.outcomes import reference, repository, service
+from tenfour.infusions.models import InfusionAdverseEvent, InfusionSession
+from tenfour.outcomes import facts, reference, repository, service
+from tenfour.outcomes.models import CourseOutcome, InfusionOutcome
 from tenfour.outcomes.selection import Selection
 
 
@@ -63,6 +70,77 @@ def test_the_network_exercises_every_definition(network: Session, world) -> None
     assert set(t.adverse) == {"nausea_vomiting", "hypertension", "agitation"}
     assert t.referred > t.started // 2 and 0 < t.eligible < t.eligibility_decided
     assert t.checkins_missed > 0 and t.checkins_completed > 1000
+
+
+def _same_as_the_loop(db: Session, clinics, selection: Selection = Selection(), now=NOW) -> service.Computed:  # type: ignore[no-untyped-def]
+    fast = service.compute(db, clinics, selection, now)
+    slow = service.compute(db, clinics, selection, now, counting=reference.tally_clinic)
+    assert fast.tallies.as_dict() == slow.tallies.as_dict()
+    assert fast.report == slow.report
+    return fast
+
+
+@pytest.mark.parametrize("in_list_limit", [facts.IN_LIST_LIMIT, 3], ids=["by-ids", "by-stale-condition"])
+def test_stored_facts_are_recounted_when_their_records_change(network: Session, world, monkeypatch,  # type: ignore[no-untyped-def]
+                                                              in_list_limit: int) -> None:
+    """Nothing stale is ever counted: each kind of write marks what it touches, and the next view recounts exactly
+    those courses (and sessions) first — through the triggers, whichever code made the write. Both ways of
+    recounting: by the ids (a few courses) and by the stale condition itself (more than ``IN_LIST_LIMIT``)."""
+    monkeypatch.setattr(facts, "IN_LIST_LIMIT", in_list_limit)
+    clinics = [world.north, world.south]
+    first = _same_as_the_loop(network, clinics)
+    assert first.recounted == first.tallies.started  # the first view counts every course of the two clinics
+    assert _same_as_the_loop(network, clinics).recounted == 0  # nothing changed: nothing recounted
+
+    courses = list(network.scalars(select(CheckinCourse).where(CheckinCourse.clinic_id == world.north.id,
+                                                               CheckinCourse.started.is_(True),
+                                                               CheckinCourse.baseline_pcl5.is_not(None))
+                                   .order_by(CheckinCourse.id)))
+    # 1. A patient answers a check-in (a full PCL-5 after the course: can make or break a response).
+    course = courses[0]
+    network.add(CheckIn(clinic_id=course.clinic_id, patient_id=course.patient_id, course_id=course.id,
+                        kind="extra", due_on=AS_OF - timedelta(days=1), status="completed",
+                        completed_at=NOW - timedelta(days=1), completed_on=AS_OF - timedelta(days=1),
+                        pcl5_total=0))
+    # 2. The sweep marks a pending check-in missed (a bulk UPDATE).
+    pending = network.scalars(select(CheckIn).where(CheckIn.status == "pending",
+                                                    CheckIn.course_id.not_in([c.id for c in courses[:3]]))).first()
+    assert pending is not None
+    network.execute(update(CheckIn).where(CheckIn.id == pending.id).values(status="missed", missed_at=NOW))
+    # 3. A course is rebuilt with another baseline, and another course stops being current.
+    courses[1].baseline_pcl5 = 80
+    courses[2].is_current = False
+    # 4. An adverse event is recorded on an infusion.
+    session = network.scalar(select(InfusionSession).where(InfusionSession.clinic_id == world.north.id,
+                                                           InfusionSession.infusion_started_at.is_not(None))
+                             .limit(1))
+    assert session is not None
+    network.add(InfusionAdverseEvent(session_id=session.id, event_type="tachycardia", severity="mild",
+                                     onset_at=session.infusion_started_at, action_taken="observed",
+                                     outcome="resolved"))
+    network.flush()
+    stale = set(network.scalars(select(CourseOutcome.course_id).where(
+        CourseOutcome.computed_changes != CourseOutcome.changes)))
+    assert stale == {courses[0].id, courses[1].id, courses[2].id, pending.course_id}
+    assert network.scalar(select(InfusionOutcome.computed_changes != InfusionOutcome.changes)
+                          .where(InfusionOutcome.session_id == session.id))
+    after = _same_as_the_loop(network, clinics)
+    assert after.recounted == len(stale) == 4  # both clinics are in the view: exactly the four changed courses
+    assert after.tallies.adverse["tachycardia"] == first.tallies.adverse["tachycardia"] + 1
+    assert after.tallies.as_dict() != first.tallies.as_dict()
+
+    # 5. The south clinic's policy changes: its courses are recounted under the new rules, north's are not.
+    set_policy_values(network, Actor.system("test"), world.south, {"relapse.act_consecutive_checkins": 2})
+    south = service.scopes_for(network, [world.south], NOW)[0]
+    assert facts.stale_course_ids(network, south) and not facts.stale_course_ids(
+        network, service.scopes_for(network, [world.north], NOW)[0])
+    _same_as_the_loop(network, clinics)
+
+    # 6. Another as-of day: an earlier one recounts (nothing from after it may count); a later one reuses the facts
+    # unless a dated input comes into view.
+    _same_as_the_loop(network, clinics, now=NOW - timedelta(days=30))
+    assert _same_as_the_loop(network, clinics, now=NOW).recounted > 0
+    assert _same_as_the_loop(network, clinics, now=NOW + timedelta(days=3)).recounted == 0
 
 
 def test_a_clinics_own_policy_changes_its_counts(network: Session, world) -> None:  # type: ignore[no-untyped-def]

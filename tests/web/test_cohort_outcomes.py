@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from tests.web.support import (  # noqa: F401 - one app per module
 )
 
 from tenfour.audit.models import AuditEvent
+from tenfour.checkins.models import CheckIn, CheckinCourse
 
 TODAY = datetime.now(UTC).date()
 START = TODAY - timedelta(days=150)  # courses long ended: every outcome can be judged
@@ -195,3 +197,26 @@ def test_the_page_and_the_api_give_the_same_numbers(client, db, cohort) -> None:
     estimate = api["improved_at_24h"]
     assert f"{round(100 * estimate['value'])}% ({estimate['count']} of {estimate['n']})" in row
     assert date.fromisoformat(api["scope"]["clinics"][0]["as_of"]) >= START
+
+
+def test_the_page_says_when_it_counted_and_a_new_check_in_shows_at_once(client, db, cohort) -> None:  # type: ignore[no-untyped-def]
+    """The page adds up each course's stored facts; what changed since is recounted first, and the page says so."""
+    manager = cohort.user("manager")
+    sign_in_browser(client, db, manager)
+    first = client.get("/outcomes").text
+    assert re.search(r"Counted at \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(America/Chicago\)", first)
+    assert "(3 this time)" in first  # the three north courses, counted for the first time
+    assert "(0 this time)" in client.get("/outcomes").text  # nothing changed: nothing recounted
+    # The third patient (no response so far) answers a check-in well below baseline: a responder at once.
+    course = db.scalars(select(CheckinCourse).where(CheckinCourse.clinic_id == cohort.north.id)
+                        .order_by(CheckinCourse.id.desc())).first()
+    before = client.get("/api/v1/outcomes", headers=bearer(db, manager)).json()["response_rate"]
+    today = datetime.now(ZoneInfo(cohort.north.timezone)).date()  # the clinic's day (the page's as-of day)
+    db.add(CheckIn(clinic_id=course.clinic_id, patient_id=course.patient_id, course_id=course.id, kind="extra",
+                   due_on=today, status="completed", completed_at=datetime.now(UTC), completed_on=today,
+                   pcl5_total=10))
+    db.commit()
+    after = client.get("/outcomes").text
+    assert "(1 this time)" in after
+    response = client.get("/api/v1/outcomes", headers=bearer(db, manager)).json()["response_rate"]
+    assert (before["count"], response["count"], response["n"]) == (2, 3, before["n"])

@@ -72,6 +72,7 @@ class Summary:
                 f"  state changes:            {c['state_changes']} (alerts raised {c['alerts_raised']}, "
                 f"pointed to safety alerts {c['alerts_linked']})",
                 f"  booster proposals:        {c['proposals']}",
+                f"  outcomes recounted:       {c['outcomes_recounted']} courses (changed since their last count)",
             ]
         waiting = ", ".join(f"{k} {v}" for k, v in sorted(self.reminders_waiting.items())) or "none"
         lines += [f"  reminders sent:           {c['reminders_sent']} (waiting: {waiting})",
@@ -146,6 +147,7 @@ def run(factory: sessionmaker[Session], settings: Settings, *, now: datetime | N
             _sync(factory, ctx, now, summary, batch_size, progress)
             _mark_missed(factory, now, summary, batch_size)
             _evaluate(factory, ctx, now, summary, batch_size, progress)
+            _count_outcomes(factory, now, summary)
         _remind(factory, ctx, now, settings, summary, batch_size)
         with _batch(factory) as db:
             summary.counts["escalated"] += len(alerts.escalate_overdue(db, ctx, now, settings.base_url))
@@ -255,6 +257,17 @@ def _evaluate(factory: sessionmaker[Session], ctx: Ctx, now: datetime, summary: 
             if progress:
                 progress(f"evaluate clinic {clinic_id}", min((done + 1) * batch_size, len(course_ids)),
                          len(course_ids))
+
+
+def _count_outcomes(factory: sessionmaker[Session], now: datetime, summary: Summary) -> None:
+    """Recount the outcomes dashboard's stored facts of what changed (issue 8), so a view rarely has to."""
+    from tenfour.outcomes import service as outcomes  # imported here: it loads the plotting library
+
+    for clinic_id in _clinic_ids(factory):
+        with _batch(factory) as db:
+            clinic = clinics_repository.by_id(db, clinic_id)
+            assert clinic is not None
+            summary.counts["outcomes_recounted"] += outcomes.refresh(db, clinic, now)
 
 
 def _remind(factory: sessionmaker[Session], ctx: Ctx, now: datetime, settings: Settings, summary: Summary,

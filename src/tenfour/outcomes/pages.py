@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -35,6 +36,14 @@ def _selection(raw: dict[str, str]) -> service.Selection:
                                    period_from=raw.get("from"), period_to=raw.get("to"))
 
 
+def _counted(computed: service.Computed, clinics: list[Any]) -> dict[str, Any] | None:
+    """When the numbers were counted (in the first clinic's time zone) and how many courses were recounted for it."""
+    if computed.counted_at is None:
+        return None
+    local = computed.counted_at.astimezone(ZoneInfo(clinics[0].timezone))
+    return {"at": f"{local:%Y-%m-%d %H:%M} ({clinics[0].timezone})", "recounted": computed.recounted}
+
+
 @router.get("/outcomes")
 def dashboard(request: Request, db: DbSession, ctx: Read) -> Response:
     assert ctx.principal is not None
@@ -53,11 +62,11 @@ def dashboard(request: Request, db: DbSession, ctx: Read) -> Response:
     except ValidationFailed as error:
         context["errors"] = FormErrors.from_problems(error.problems)
         return render(request, db, "outcomes/dashboard.html", context, status_code=422, nav_key="outcomes")
-    computed = service.compute(db, clinics, selection)
+    computed = service.compute(db, clinics, selection, trajectory=False)  # the trajectory plot counts its own
     service.audit_view(db, ctx.actor, clinics, selection, "page")
     context["query"] = urlencode({**raw, "view": service.remember(computed, clinics)})
     context.update(report=computed.report, rows=report.rows(computed.report), show=report.show,
-                   kinds=report.KINDS)
+                   kinds=report.KINDS, counted=_counted(computed, clinics))
     return render(request, db, "outcomes/dashboard.html", context, nav_key="outcomes")
 
 

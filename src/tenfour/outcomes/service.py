@@ -12,9 +12,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from tenfour.context import Ctx
 from tenfour.core import cohort
 from tenfour.core import policy as clinic_policy
 from tenfour.errors import Forbidden, NotFound, Problem, ValidationFailed
-from tenfour.outcomes import charts, report, repository
+from tenfour.outcomes import charts, facts, report, repository
 from tenfour.outcomes.selection import ClinicScope, Selection
 from tenfour.outcomes.tallies import ClinicRules, Tallies
 from tenfour.patients.models import ResponderRole
@@ -54,6 +54,9 @@ class Computed:
     selection: Selection
     tallies: Tallies
     report: dict[str, Any]
+    counted_at: datetime | None = None
+    recounted: int = 0  # courses whose stored facts were recounted for this view (changed since, or new)
+    with_trajectory: bool = True  # the weekly scores counted (only the trajectory plot draws them)
 
 
 def _text(value: str | None) -> str | None:
@@ -127,20 +130,48 @@ def _definitions(scopes: list[ClinicScope]) -> list[dict[str, Any]]:
 
 
 def compute(db: Session, clinics: list[Clinic], selection: Selection, now: datetime | None = None,
-            counting: Counting = repository.tally_clinic) -> Computed:
+            counting: Counting = repository.tally_clinic, trajectory: bool = True) -> Computed:
     """Count every clinic's cohort (``counting``: the set-based queries, or ``reference.tally_clinic``), add the
-    tallies up, and build the report."""
-    scopes = scopes_for(db, clinics, now or clock.now())
+    tallies up, and build the report. The set-based way first recounts the courses whose stored facts no longer
+    hold (``outcomes.facts``), so the numbers are never older than the records. ``trajectory`` False: skip the
+    weekly scores, which only the trajectory plot draws (the page and the API; ``with_trajectory`` adds them)."""
+    now = now or clock.now()
+    scopes = scopes_for(db, clinics, now)
     tallies = Tallies()
+    recounted = 0
     for scope in scopes:
-        tallies = tallies + counting(db, scope, selection)
+        if counting is repository.tally_clinic:
+            part, fresh = repository.count_clinic(db, scope, selection, now, trajectory)
+            recounted += fresh
+        else:
+            part = counting(db, scope, selection)
+        tallies = tallies + part
     scope_info = {
         "clinics": [{"slug": s.slug, "name": s.name, "as_of": s.as_of.isoformat()} for s in scopes],
         "filters": selection.as_dict(),
         "definitions": _definitions(scopes),
         "min_n_to_judge": cohort.MIN_N,
     }
-    return Computed(scopes, selection, tallies, report.build(tallies, scope_info))
+    return Computed(scopes, selection, tallies, report.build(tallies, scope_info), now, recounted,
+                    trajectory or counting is not repository.tally_clinic)
+
+
+def with_trajectory(db: Session, computed: Computed) -> Computed:
+    """The page's computation with the weekly scores added (counted now, from the same stored facts)."""
+    if computed.with_trajectory:
+        return computed
+    weekly: Counter[tuple[int, int]] = Counter()
+    for scope in computed.scopes:
+        facts.refresh(db, scope, computed.counted_at or clock.now())  # what changed since the page was counted
+        weekly += repository.count_trajectory(db, scope, computed.selection)
+    return replace(computed, tallies=replace(computed.tallies, trajectory=weekly), with_trajectory=True)
+
+
+def refresh(db: Session, clinic: Clinic, now: datetime | None = None) -> int:
+    """Recount the clinic's courses and infusions whose stored outcome facts no longer hold (the sweep calls this,
+    so that views rarely have anything to recount). Returns how many courses were recounted; never commits."""
+    scope = scopes_for(db, [clinic], now or clock.now())[0]
+    return facts.refresh(db, scope, now or clock.now())
 
 
 def audit_view(db: Session, actor: Actor, clinics: list[Clinic], selection: Selection, channel: str) -> None:
@@ -155,7 +186,7 @@ def view(db: Session, ctx: Ctx, *, clinic: str | None, selection: Selection, cha
     """The outcomes a signed-in staff member asked for (page or API), audited."""
     assert ctx.principal is not None
     clinics = clinics_in_scope(db, ctx.principal, clinic)
-    computed = compute(db, clinics, selection, now)
+    computed = compute(db, clinics, selection, now, trajectory=False)  # the report has no weekly scores
     audit_view(db, ctx.actor, clinics, selection, channel)
     return computed
 
@@ -203,7 +234,9 @@ def plot(db: Session, ctx: Ctx, name: str, fmt: str, *, clinic: str | None, sele
         raise NotFound("There is no such plot.")
     assert ctx.principal is not None
     clinics = clinics_in_scope(db, ctx.principal, clinic)  # authorization first, always
-    computed = recall(view, clinics, selection) or compute(db, clinics, selection, now)
+    computed = recall(view, clinics, selection) or compute(db, clinics, selection, now, trajectory=False)
+    if name == "trajectories":
+        computed = with_trajectory(db, computed)
     if download:
         audit_view(db, ctx.actor, clinics, selection, f"download:{name}.{fmt}")
     return charts.render(figure(computed, name), fmt)
