@@ -274,7 +274,8 @@ def checkin_for_link(db: Session, link_id: int) -> CheckIn | None:
 def clinic_missed(db: Session, clinic_id: int, since: date, limit: int | None = None
                   ) -> list[tuple[CheckIn, Patient]]:
     stmt = (select(CheckIn, Patient).join(Patient, Patient.id == CheckIn.patient_id)
-            .where(CheckIn.clinic_id == clinic_id, CheckIn.status == MISSED, CheckIn.due_on >= since)
+            .where(CheckIn.clinic_id == clinic_id, Patient.clinic_id == clinic_id, CheckIn.status == MISSED,
+                   CheckIn.due_on >= since)
             .order_by(CheckIn.due_on.desc(), Patient.last_name, CheckIn.id).limit(limit))
     return [(c, p) for c, p in db.execute(stmt)]
 
@@ -417,7 +418,8 @@ def clinic_states(db: Session, clinic_id: int, state: str | None = None, limit: 
                   ) -> list[tuple[RelapseEvaluation, Patient]]:
     """Active patients' latest evaluations (of one state), most recent change first."""
     stmt = (select(RelapseEvaluation, Patient).join(Patient, Patient.id == RelapseEvaluation.patient_id)
-            .where(RelapseEvaluation.clinic_id == clinic_id, Patient.status.not_in(INACTIVE_PATIENT_STATUSES))
+            .where(RelapseEvaluation.clinic_id == clinic_id, Patient.clinic_id == clinic_id,
+                   Patient.status.not_in(INACTIVE_PATIENT_STATUSES))
             .order_by(RelapseEvaluation.state_since.desc(), RelapseEvaluation.patient_id).limit(limit))
     if state is not None:
         stmt = stmt.where(RelapseEvaluation.state == state)
@@ -426,7 +428,8 @@ def clinic_states(db: Session, clinic_id: int, state: str | None = None, limit: 
 
 def clinic_state_counts(db: Session, clinic_id: int) -> dict[str, int]:
     stmt = (select(RelapseEvaluation.state, func.count()).join(Patient, Patient.id == RelapseEvaluation.patient_id)
-            .where(RelapseEvaluation.clinic_id == clinic_id, Patient.status.not_in(INACTIVE_PATIENT_STATUSES))
+            .where(RelapseEvaluation.clinic_id == clinic_id, Patient.clinic_id == clinic_id,
+                   Patient.status.not_in(INACTIVE_PATIENT_STATUSES))
             .group_by(RelapseEvaluation.state))
     return {state: count for state, count in db.execute(stmt)}
 
