@@ -82,3 +82,26 @@ def table_columns(table_names: Iterable[str], skip_id: Iterable[str] = ()) -> di
     tables = Base.metadata.tables
     return {name: [c.name for c in tables[name].columns if not (c.name == "id" and name in skip)]
             for name in table_names}
+
+
+def sign_in(base: str, email: str, password: str) -> tuple[str, str]:
+    """A staff member signed in through the server at ``base``: (the browser's session cookie as ``name=value``,
+    an API bearer token)."""
+    import re
+
+    import httpx
+
+    from tenfour.web.security import SESSION_COOKIE
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        page = client.get("/login")
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert match, "no CSRF token on /login"
+        response = client.post("/login", data={"csrf_token": match.group(1), "email": email, "password": password,
+                                               "next": "/"}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        cookie = next(v for k, v in response.headers.multi_items()
+                      if k.lower() == "set-cookie" and v.startswith(f"{SESSION_COOKIE}="))
+        api = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert api.status_code == 200, api.text
+        return cookie.split(";", 1)[0], api.json()["access_token"]

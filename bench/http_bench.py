@@ -29,7 +29,6 @@ import os
 import pickle
 import platform
 import random
-import re
 import shutil
 import socket
 import subprocess
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bulk  # bench/bulk.py, beside this script
 import httpx
 import psycopg
 from raw_app import SESSION_COOKIE, Statement, request_key  # bench/raw_app.py, beside this script
@@ -155,20 +155,9 @@ def served(command: list[str], env: dict[str, str], log: Path, health: str) -> I
 
 
 def sign_in(base: str, email: str) -> tuple[str, str]:
-    """(browser session token from the sign-in form, API bearer token) for a staff member, through the server."""
-    with httpx.Client(base_url=base, timeout=60) as client:
-        page = client.get("/login")
-        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert match, "no CSRF token on /login"
-        response = client.post("/login", data={"csrf_token": match.group(1), "email": email, "password": PASSWORD,
-                                               "next": "/"}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        cookie = next(v for k, v in response.headers.multi_items() if k.lower() == "set-cookie"
-                      and v.startswith(f"{SESSION_COOKIE}="))
-        browser = cookie.split(";", 1)[0].split("=", 1)[1]
-        api = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-        assert api.status_code == 200, api.text
-        return browser, api.json()["access_token"]
+    """(browser session token, API bearer token) for a staff member, through the server."""
+    cookie, token = bulk.sign_in(base, email, PASSWORD)
+    return cookie.split("=", 1)[1], token
 
 
 # --- Recording the real app's SQL -----------------------------------------------------------------------------

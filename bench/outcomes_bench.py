@@ -57,7 +57,6 @@ from tenfour.db import Base, import_all_models, make_engine, make_session_factor
 from tenfour.outcomes import reference, service, synthetic
 from tenfour.outcomes.schemas import OutcomesOut
 from tenfour.outcomes.selection import Selection
-from tenfour.web.security import SESSION_COOKIE
 
 console = Console()
 DEFAULT_URL = "postgresql://postgres@127.0.0.1/tenfour_outcomes_bench"
@@ -154,18 +153,8 @@ def served(url: str, work: Path) -> Iterator[str]:
 
 def sign_in(base: str, email: str) -> tuple[dict[str, str], dict[str, str]]:
     """(headers of a signed-in browser, headers of an API client) for a staff member, through the server."""
-    with httpx.Client(base_url=base, timeout=60) as client:
-        page = client.get("/login")
-        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert match, "no CSRF token on /login"
-        response = client.post("/login", data={"csrf_token": match.group(1), "email": email, "password": PASSWORD,
-                                               "next": "/"}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        cookie = next(v for k, v in response.headers.multi_items()
-                      if k.lower() == "set-cookie" and v.startswith(f"{SESSION_COOKIE}="))
-        api = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-        assert api.status_code == 200, api.text
-        return {"Cookie": cookie.split(";", 1)[0]}, {"Authorization": f"Bearer {api.json()['access_token']}"}
+    cookie, token = bulk.sign_in(base, email, PASSWORD)
+    return {"Cookie": cookie}, {"Authorization": f"Bearer {token}"}
 
 
 def timed_get(client: httpx.Client, path: str, headers: dict[str, str]) -> tuple[float, httpx.Response]:

@@ -207,3 +207,18 @@ def as_api(client: TestClient, world: World):  # type: ignore[no-untyped-def]
         return cache[key]
 
     return headers
+
+
+@pytest.fixture
+def course(db: Session, world: World):  # type: ignore[no-untyped-def]
+    """North's patient with an induction course begun three weeks ago and its check-in schedule built (check-ins are
+    due): the check-ins, idempotency, rate-limit and attack tests start from it."""
+    from datetime import timedelta
+
+    from tests.checkins_support import give_course, monday_weeks_ago, sync
+
+    first = monday_weeks_ago(3)
+    made = give_course(db, world.patient_north, world.user("prescriber"), first)
+    sync(db, made, first - timedelta(days=1))
+    db.commit()
+    return made

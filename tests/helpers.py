@@ -7,7 +7,10 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, make_url, text
 
@@ -47,3 +50,32 @@ def scratch_database(base_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def clear_caches() -> None:
+    """Forget the process's cached settings, engine and session factory (a CLI test changed the environment)."""
+    from tenfour import config, db
+
+    if db.get_engine.cache_info().currsize:
+        db.get_engine().dispose()
+    for cached in (config.get_settings, db.get_engine, db.get_session_factory):
+        cached.cache_clear()
+
+
+def cli_environment(monkeypatch: Any, url: str, data_dir: Path) -> Iterator[str]:
+    """The `tenfour` command pointed at ``url`` (development settings, ``data_dir``) for one test; a generator for
+    a fixture to ``yield from``."""
+    monkeypatch.setenv("TENFOUR_DATABASE_URL", url)
+    monkeypatch.setenv("TENFOUR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TENFOUR_ENVIRONMENT", "development")
+    clear_caches()
+    try:
+        yield url
+    finally:
+        clear_caches()
+
+
+def clinic_today(timezone: str = "America/Chicago") -> date:
+    """Today where the test clinic is (factories make clinics in Chicago). Between midnight UTC and midnight in
+    Chicago ``date.today()`` is already tomorrow there, and a reading dated with it is "in the future"."""
+    return datetime.now(ZoneInfo(timezone)).date()

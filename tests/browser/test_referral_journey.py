@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import demo_login, login
+from tests.helpers import clinic_today
 
 from tenfour.eligibility.models import EligibilityDecision
 from tenfour.patients.models import Patient
@@ -41,7 +42,7 @@ def answer_all(page: Page, instrument_answers: dict[str, str]) -> None:
 
 
 def test_referral_to_signed_plan(page: Page, phone_page: Page, live_app, mailbox, shot):  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = clinic_today()
 
     # 1. A firefighter refers themself on a phone, without an account.
     phone = phone_page

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-from tests.helpers import is_postgres, scratch_database
-from tests.integration.test_cli import clear_caches
+from tests.helpers import cli_environment, is_postgres, scratch_database
 from typer.testing import CliRunner
 
 from tenfour import migrate
@@ -273,14 +272,7 @@ def test_concurrent_writers_keep_one_valid_chain(scratch) -> None:  # type: igno
 def cli_url(scratch, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     url, _ = scratch
     migrate.upgrade(url)
-    monkeypatch.setenv("TENFOUR_DATABASE_URL", url)
-    monkeypatch.setenv("TENFOUR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("TENFOUR_ENVIRONMENT", "development")
-    clear_caches()
-    try:
-        yield url
-    finally:
-        clear_caches()
+    yield from cli_environment(monkeypatch, url, tmp_path)
 
 
 def test_audit_verify_reports_ok_with_the_count_then_the_first_broken_link(cli_url, scratch) -> None:  # type: ignore[no-untyped-def]

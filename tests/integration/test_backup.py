@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import Engine, inspect, select, text
 from tests import factories
 from tests.checkins_support import give_course, monday_weeks_ago, sync
-from tests.helpers import is_postgres, scratch_database
-from tests.integration.test_cli import clear_caches
+from tests.helpers import clear_caches, is_postgres, scratch_database
 from typer.testing import CliRunner
 
 from tenfour import migrate

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.helpers import scratch_database
+from tests.helpers import cli_environment, scratch_database
 from typer.testing import CliRunner
 
-from tenfour import config, db, demo, migrate
+from tenfour import db, demo, migrate
 from tenfour.accounts import passwords
 from tenfour.accounts.models import Role, User
 from tenfour.cli import app
@@ -23,13 +23,6 @@ from tenfour.clinics.models import Clinic
 from tenfour.patients.models import Patient
 
 runner = CliRunner()
-
-
-def clear_caches() -> None:
-    if db.get_engine.cache_info().currsize:
-        db.get_engine().dispose()
-    for cached in (config.get_settings, db.get_engine, db.get_session_factory):
-        cached.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +37,14 @@ def demo_database(database_url: str) -> Iterator[str]:
         yield url
 
 
-def _use(monkeypatch: pytest.MonkeyPatch, url: str, data_dir: Path) -> Iterator[str]:
-    monkeypatch.setenv("TENFOUR_DATABASE_URL", url)
-    monkeypatch.setenv("TENFOUR_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("TENFOUR_ENVIRONMENT", "development")
-    clear_caches()
-    try:
-        yield url
-    finally:
-        clear_caches()
-
-
 @pytest.fixture
 def cli_db(cli_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    yield from _use(monkeypatch, cli_database, tmp_path)
+    yield from cli_environment(monkeypatch, cli_database, tmp_path)
 
 
 @pytest.fixture
 def demo_db(demo_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    yield from _use(monkeypatch, demo_database, tmp_path)
+    yield from cli_environment(monkeypatch, demo_database, tmp_path)
 
 
 def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ PostgreSQL only (the loader COPYs). bench/http_bench.py serves the same dataset 
 from __future__ import annotations
 
 import importlib
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from tests import helpers
+from tests.conftest import browser_login
 
 from tenfour.checkins import detection, repository, sweep
 from tenfour.config import Settings
@@ -67,12 +67,7 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
 
 def sign_in(client: TestClient, email: str, password: str) -> None:
     client.cookies.clear()
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token, "no CSRF token on /login"
-    response = client.post("/login", data={"csrf_token": token.group(1), "email": email, "password": password,
-                                           "next": "/"}, follow_redirects=False)
-    assert response.status_code == 303, response.text
+    browser_login(client, email, password)
 
 
 def test_counts_match_what_the_loader_reports(network: tuple[ModuleType, Any, Engine]) -> None:

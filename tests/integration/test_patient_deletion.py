@@ -13,11 +13,10 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from tests import factories
-from tests.helpers import scratch_database
+from tests.helpers import cli_environment, scratch_database
 from typer.testing import CliRunner
 
-from tenfour import config, demo, migrate
-from tenfour import db as tenfour_db
+from tenfour import demo, migrate
 from tenfour.accounts.models import User
 from tenfour.audit import chain
 from tenfour.audit.models import AuditEvent
@@ -199,25 +198,11 @@ def test_recent_clinical_activity_keeps_an_old_record(db, world) -> None:  # typ
 runner = CliRunner()
 
 
-def clear_caches() -> None:
-    if tenfour_db.get_engine.cache_info().currsize:
-        tenfour_db.get_engine().dispose()
-    for cached in (config.get_settings, tenfour_db.get_engine, tenfour_db.get_session_factory):
-        cached.cache_clear()
-
-
 @pytest.fixture
 def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     with scratch_database(database_url) as url:
         migrate.upgrade(url)
-        monkeypatch.setenv("TENFOUR_DATABASE_URL", url)
-        monkeypatch.setenv("TENFOUR_DATA_DIR", str(tmp_path))
-        monkeypatch.setenv("TENFOUR_ENVIRONMENT", "development")
-        clear_caches()
-        try:
-            yield url
-        finally:
-            clear_caches()
+        yield from cli_environment(monkeypatch, url, tmp_path)
 
 
 def test_retention_report_and_apply_from_the_command_line(cli_database: str) -> None:

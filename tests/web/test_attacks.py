@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
-from tests.checkins_support import CSSRS_LOW, give_course, monday_weeks_ago, pcl5_answers, phq9_answers, sync
+from tests.checkins_support import (
+    CSSRS_LOW,
+    pcl5_answers,
+    phq9_answers,
+)
 from tests.web.support import form_fields, sign_in_browser
 from tests.web.test_intake import ABOUT, WORK, accept, do_steps, invited, post_step  # noqa: F401 - its fixture
 
@@ -40,13 +43,6 @@ def staff_pages(client, db, user, pages: dict[str, int]) -> None:  # type: ignor
         assert_inert(response.text, path, times)
 
 
-@pytest.fixture
-def course(db, world):  # type: ignore[no-untyped-def]
-    first = monday_weeks_ago(3)
-    made = give_course(db, world.patient_north, world.user("prescriber"), first)
-    sync(db, made, first - timedelta(days=1))
-    db.commit()
-    return made
 
 
 def test_a_referral_with_a_script_in_every_field_is_text_on_every_staff_page(client, db, world, as_api) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.checkins_support import give_course, monday_weeks_ago, pcl5_answers, phq9_answers, sync
+from tests.checkins_support import (
+    give_course,
+    pcl5_answers,
+    phq9_answers,
+    sync,
+)
 from tests.web.support import app, module_app  # noqa: F401 - one app per module
 
 from tenfour.assessments.models import Assessment
@@ -105,13 +110,6 @@ def test_evaluate_refuses_bad_input_naming_the_field_and_rule(client, as_api, ch
 # --- Submitting a check-in --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def course(db, world):  # type: ignore[no-untyped-def]
-    first = monday_weeks_ago(3)
-    made = give_course(db, world.patient_north, world.user("prescriber"), first)
-    sync(db, made, first - timedelta(days=1))
-    db.commit()
-    return made
 
 
 def answers(pcl5: int = 30, item9: int = 0, cssrs=None) -> dict:  # type: ignore[no-untyped-def]

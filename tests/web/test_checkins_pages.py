@@ -8,16 +8,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, timedelta
 
-import pytest
 from sqlalchemy import select
 from tests.checkins_support import (
     CSSRS_LOW,
     ctx_for,
-    give_course,
-    monday_weeks_ago,
     pcl5_answers,
     phq9_answers,
-    sync,
 )
 from tests.web.support import (  # noqa: F401 - one app per module
     app,
@@ -32,15 +28,6 @@ from tenfour.alerts import service as alerts
 from tenfour.alerts.models import Alert, Severity
 from tenfour.checkins import repository
 from tenfour.checkins.models import BoosterProposal, BoosterRequest, CheckinPreference
-
-
-@pytest.fixture
-def course(db, world):  # type: ignore[no-untyped-def]
-    first = monday_weeks_ago(3)
-    made = give_course(db, world.patient_north, world.user("prescriber"), first)
-    sync(db, made, first - timedelta(days=1))
-    db.commit()
-    return made
 
 
 def filled(html: str, action: str, pcl5: int = 30, item9: int = 0, cssrs=None) -> dict:  # type: ignore[no-untyped-def]

@@ -15,7 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from tests import factories
-from tests.checkins_support import give_course, monday_weeks_ago, pcl5_answers, phq9_answers, sync
+from tests.checkins_support import (
+    give_course,
+    monday_weeks_ago,
+    pcl5_answers,
+    phq9_answers,
+    sync,
+)
 from tests.helpers import scratch_database
 from tests.web.support import app, form_fields, module_app, open_token, sign_in_browser  # noqa: F401
 from tests.web.test_intake import accept, do_steps, invited  # noqa: F401 - the invited patient's fixture
@@ -37,13 +43,6 @@ REFERRAL = {"referrer_relation": "self", "first_name": "Dana", "last_name": "Whi
             "consent_to_contact": True, "clinic": "north-test"}
 
 
-@pytest.fixture
-def course(db, world):  # type: ignore[no-untyped-def]
-    first = monday_weeks_ago(3)
-    made = give_course(db, world.patient_north, world.user("prescriber"), first)
-    sync(db, made, first - timedelta(days=1))
-    db.commit()
-    return made
 
 
 def checkin_body(pcl5: int = 30) -> dict:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 from tests import factories
+from tests.helpers import clinic_today
 from tests.web.support import csrf_on, error_beside, input_value
 from tests.web.test_pages import assert_accessible_page
 
@@ -68,7 +69,7 @@ HEALTH = {"conditions": [], "medications": [], "reviewed": "true"}
 
 
 def measurements(**overrides: str) -> dict[str, str]:
-    today = date.today()
+    today = clinic_today()
     values = {"systolic_bp": "128", "diastolic_bp": "82", "bp_measured_on": (today - timedelta(days=3)).isoformat(),
               "weight": "165", "weight_unit": "lb", "weight_measured_on": today.isoformat(), "height": "66",
               "height_unit": "in"}
@@ -319,7 +320,7 @@ def test_cssrs_high_at_intake_means_crisis_first_not_ineligible(client, invited,
 def test_impossible_readings_are_refused_field_by_field_and_nothing_is_saved(client, invited, db):
     patient, link = invited
     token = accept(client, link)
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (clinic_today() + timedelta(days=1)).isoformat()
     response = post_step(client, token, "/me/intake/measurements",
                          measurements(systolic_bp="400", diastolic_bp="20", weight="0", weight_measured_on=tomorrow))
     assert response.status_code == 422

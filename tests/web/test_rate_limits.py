@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 from tests import factories
-from tests.checkins_support import give_course, monday_weeks_ago, pcl5_answers, phq9_answers, sync
+from tests.checkins_support import (
+    pcl5_answers,
+    phq9_answers,
+)
 from tests.web.support import csrf_on, form_fields, sign_in_browser
 
 from tenfour import ratelimit
@@ -92,13 +94,6 @@ def test_staff_sending_many_invitations_are_refused_with_a_clear_message(app, cl
 # --- Check-ins ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def course(db, world):  # type: ignore[no-untyped-def]
-    first = monday_weeks_ago(3)
-    made = give_course(db, world.patient_north, world.user("prescriber"), first)
-    sync(db, made, first - timedelta(days=1))
-    db.commit()
-    return made
 
 
 def _body(n: int) -> dict:
