@@ -16,8 +16,6 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from tenfour.db import utcnow
-
 QUEUE = "tenfour"
 PENDING_KEY = "tenfour_jobs_pending"
 TASK_PREFIX = "tenfour."
@@ -93,7 +91,3 @@ def _hand_over_after_commit(db: Session) -> None:
     @event.listens_for(db, "after_rollback")
     def _after_rollback(session: Session) -> None:
         session.info.pop(PENDING_KEY, None)  # rolled back with the data they were about
-
-
-def due(job: Job, now: datetime | None = None) -> bool:
-    return job.run_at is None or job.run_at <= (now or utcnow())

@@ -130,8 +130,7 @@ def _queue_check(request: Request, db: Session) -> tuple[str, int | None]:
     settings = request.app.state.settings
     if settings.effective_job_backend != "procrastinate" or db.get_bind().dialect.name != "postgresql":
         runner = getattr(request.app.state, "job_runner", None)
-        return ("ok" if runner is not None or settings.environment == "test"
-                else "in-process runner not started"), None
+        return ("ok" if runner is not None else "in-process runner not started"), None
     workers = db.scalar(text("SELECT count(*) FROM procrastinate_workers "
                              "WHERE last_heartbeat > now() - interval '60 seconds'"))
     return "ok", int(workers or 0)
