@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Field(default=Path("data"), description="Folder for the SQLite database and the secret key")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite file in data_dir if unset")
+    # Issue 10: a PostgreSQL read replica for analytics (the outcomes dashboard, research exports). Its sessions are
+    # read-only (default_transaction_read_only). Unset: analytics read the primary.
+    analytics_database_url: str | None = Field(default=None, description="Read replica URL for analytics")
     secret_key: str | None = Field(default=None, description="Signing key; generated into data_dir if unset")
     # Cookies get the Secure flag when the app is served over HTTPS (directly or behind a proxy that says so).
     force_secure_cookies: bool = False

@@ -81,6 +81,34 @@ def simulated_time(clock: Callable[[], datetime]) -> Iterator[None]:
         _simulated_now.reset(token)
 
 
+# Reads several panels of one page ask for (the signed plan in force, the latest eligibility decision, the clinic):
+# kept for the rest of a request's transaction, and forgotten at any flush that writes, at the commit and at a
+# rollback. Only a request's session (``web.deps.get_db`` sets REMEMBER_READS) remembers: a long-lived session (the
+# sweep, a CLI command, a test) reads again each time and sees what other transactions committed meanwhile.
+_REMEMBERED = "tenfour_remembered"
+REMEMBER_READS = "tenfour_remember_reads"
+
+
+def remember(db: Session, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+    """``load()``, or what it returned earlier in this request. While the session holds unflushed changes the read
+    is made again (its query autoflushes them first), so a remembered value is never older than the data."""
+    if not db.info.get(REMEMBER_READS) or db.new or db.deleted or db.identity_map.check_modified():
+        db.info.pop(_REMEMBERED, None)
+        return load()
+    cache = db.info.setdefault(_REMEMBERED, {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def _forget_remembered(session: Session, *_: Any) -> None:
+    session.info.pop(_REMEMBERED, None)
+
+
+for _event in ("after_flush", "after_commit", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_remembered)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, issue BEGIN (so SAVEPOINTs work as documented).
     dbapi_connection.isolation_level = None
@@ -126,6 +154,23 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 @lru_cache
 def get_session_factory() -> sessionmaker[Session]:
     return make_session_factory(get_engine())
+
+
+@lru_cache
+def _replica_factory(url: str) -> sessionmaker[Session]:
+    # Read-only at the server: a replica refuses writes anyway, and a misconfigured URL pointing at the primary
+    # must not let an analytics page write either.
+    if url.startswith("sqlite"):
+        return make_session_factory(make_engine(url))
+    return make_session_factory(make_engine(url, connect_args={"options": "-c default_transaction_read_only=on"}))
+
+
+def analytics_session_factory(settings: Settings, primary: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for analytics reads: on the read replica when ``TENFOUR_ANALYTICS_DATABASE_URL`` is set (read-only
+    sessions), else ``primary``."""
+    if not settings.analytics_database_url:
+        return primary
+    return _replica_factory(settings.analytics_database_url)
 
 
 @contextmanager

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 from tenfour.accounts import secretbox
 from tenfour.accounts.models import Role, User
 from tenfour.audit.service import Actor, record
-from tenfour.clinics import repository as clinics_repository
-from tenfour.core import policy as policy_core
+from tenfour.clinics.service import effective_policies
 from tenfour.db import utcnow
 from tenfour.errors import Conflict, ValidationFailed
 
@@ -41,8 +40,7 @@ def mfa_required(db: Session, user: User) -> bool:
     """Whether any of the staff member's clinics requires two-factor sign-in (policy security.require_staff_mfa)."""
     if user.role == Role.PATIENT or not user.clinic_ids:
         return False
-    overrides = clinics_repository.policy_overrides_for(db, user.clinic_ids)
-    return any(policy_core.resolve(o)["security.require_staff_mfa"] for o in overrides.values())
+    return any(values["security.require_staff_mfa"] for values in effective_policies(db, user.clinic_ids))
 
 
 def start_enrolment(db: Session, user: User) -> str:

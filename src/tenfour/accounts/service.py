@@ -15,6 +15,7 @@ from tenfour.accounts import mfa, passwords, repository
 from tenfour.accounts.models import STAFF_ROLES, AuthSession, ClinicMembership, Role, User
 from tenfour.audit.service import Actor, record
 from tenfour.clinics import repository as clinics_repository
+from tenfour.clinics.service import effective_policies
 from tenfour.context import Ctx
 from tenfour.core import policy as policy_core
 from tenfour.db import utcnow
@@ -174,8 +175,7 @@ def session_limits(db: Session, user: User) -> tuple[timedelta, timedelta]:
     if user.role == Role.PATIENT:
         lifetime_h = policy_core.default("security.session_lifetime_h")
         return PATIENT_IDLE_TIMEOUT, timedelta(hours=lifetime_h)
-    overrides = clinics_repository.policy_overrides_for(db, user.clinic_ids) if user.clinic_ids else {}
-    values = [policy_core.resolve(o) for o in overrides.values()] or [policy_core.resolve({})]
+    values = effective_policies(db, user.clinic_ids) or [policy_core.resolve({})]
     idle = min(v["security.staff_idle_timeout_min"] for v in values)
     lifetime = min(v["security.session_lifetime_h"] for v in values)
     return timedelta(minutes=idle), timedelta(hours=lifetime)
@@ -242,8 +242,7 @@ def switch_clinic(db: Session, actor: Actor, session: AuthSession, clinic_id: in
 
 def reauth_window(db: Session, user: User) -> timedelta:
     """How recent a sign-in must be for a sensitive action: the strictest policy among the user's clinics."""
-    overrides = clinics_repository.policy_overrides_for(db, user.clinic_ids) if user.clinic_ids else {}
-    values = [policy_core.resolve(o) for o in overrides.values()] or [policy_core.resolve({})]
+    values = effective_policies(db, user.clinic_ids) or [policy_core.resolve({})]
     return timedelta(minutes=min(v["security.reauth_window_min"] for v in values))
 
 

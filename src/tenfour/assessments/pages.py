@@ -252,7 +252,7 @@ def staff_chart(request: Request, db: DbSession, ctx: Read, patient_id: RecordId
 @patient_panel("scores", "assessments/_chart_panel.html", order=20, permission=Permission.ASSESSMENT_READ)
 def _scores_panel(db: Session, ctx: Ctx, patient: Patient) -> dict[str, Any]:
     rows = repository.for_patient(db, patient.id)
-    superseded = repository.superseded_ids(db, patient.id)
+    superseded = {a.supersedes_id for a in rows if a.supersedes_id is not None}  # rows: all of the patient's
     return {"assessments": list(reversed(rows)), "superseded": superseded,
             "staff_instruments": [instruments.get(i) for i in STAFF_INSTRUMENTS],
             "has_chart": any(a.instrument_id in CHART_INSTRUMENTS and a.id not in superseded for a in rows),

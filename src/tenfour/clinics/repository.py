@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenfour.clinics.models import Chair, Clinic, ClinicPolicyValue
+from tenfour.db import remember
 
 
 def by_id(db: Session, clinic_id: int) -> Clinic | None:
-    return db.get(Clinic, clinic_id)
+    return remember(db, ("clinic", clinic_id), lambda: db.get(Clinic, clinic_id))
 
 
 def by_slug(db: Session, slug: str) -> Clinic | None:

@@ -219,11 +219,22 @@ def effective_policy(db: Session, clinic_id: int) -> dict[str, Any]:
 
     Read once per transaction and clinic (a chart or a check-in asks several times); a flush that touches a policy
     value, a commit or a rollback forgets it."""
+    return dict(_resolved(db, frozenset({clinic_id}))[clinic_id])
+
+
+def effective_policies(db: Session, clinic_ids: frozenset[int]) -> list[dict[str, Any]]:
+    """The policy values of each of these clinics (read together, and from the same per-transaction cache as
+    ``effective_policy``): the signed-in staff member's clinics, whose strictest setting applies to them."""
+    return [dict(values) for values in _resolved(db, clinic_ids).values()]
+
+
+def _resolved(db: Session, clinic_ids: frozenset[int]) -> dict[int, dict[str, Any]]:
     cache = db.info.setdefault(_POLICY_CACHE, {})
-    if clinic_id not in cache or _policy_pending(db):
-        overrides = {key: row.value for key, row in repository.policy_overrides(db, clinic_id).items()}
-        cache[clinic_id] = policy_core.resolve(overrides)
-    return dict(cache[clinic_id])
+    missing = frozenset(clinic_ids) if _policy_pending(db) else frozenset(clinic_ids) - cache.keys()
+    if missing:
+        for clinic_id, overrides in repository.policy_overrides_for(db, missing).items():
+            cache[clinic_id] = policy_core.resolve(overrides)
+    return {clinic_id: cache[clinic_id] for clinic_id in clinic_ids}
 
 
 def _policy_pending(db: Session) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenfour.db import remember
 from tenfour.eligibility.models import EligibilityDecision
 
 
@@ -20,6 +21,10 @@ def for_patient(db: Session, patient_id: int) -> list[EligibilityDecision]:
 
 
 def latest_for_patient(db: Session, patient_id: int) -> EligibilityDecision | None:
+    return remember(db, ("latest_eligibility", patient_id), lambda: _latest_for_patient(db, patient_id))
+
+
+def _latest_for_patient(db: Session, patient_id: int) -> EligibilityDecision | None:
     stmt = (select(EligibilityDecision).where(EligibilityDecision.patient_id == patient_id)
             .order_by(EligibilityDecision.created_at.desc(), EligibilityDecision.id.desc()).limit(1))
     return db.scalar(stmt)

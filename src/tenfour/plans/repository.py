@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from tenfour.db import remember
 from tenfour.plans.models import TreatmentPlan
 
 
@@ -15,6 +16,10 @@ def for_patient(db: Session, patient_id: int) -> list[TreatmentPlan]:
 
 def current_signed_plan(db: Session, patient_id: int) -> TreatmentPlan | None:
     """The signed plan in force: signed, and not superseded by a newer signed version."""
+    return remember(db, ("current_signed_plan", patient_id), lambda: _current_signed_plan(db, patient_id))
+
+
+def _current_signed_plan(db: Session, patient_id: int) -> TreatmentPlan | None:
     newer = aliased(TreatmentPlan)
     stmt = (
         select(TreatmentPlan)

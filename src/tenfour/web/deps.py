@@ -16,6 +16,7 @@ from tenfour.accounts import service as accounts
 from tenfour.accounts.models import AuthSession
 from tenfour.config import Settings
 from tenfour.context import Ctx
+from tenfour.db import REMEMBER_READS
 from tenfour.errors import Forbidden, MfaEnrollmentRequired, NotAuthenticated, ReauthRequired
 from tenfour.mail import OUTBOX_FLAG, deliver_pending
 from tenfour.policy import Permission, Principal
@@ -37,6 +38,7 @@ def get_db(request: Request) -> Iterator[Session]:
     receives a success knows its data is stored.
     """
     db: Session = request.app.state.session_factory()
+    db.info[REMEMBER_READS] = True  # one request, one short transaction: its panels may share reads (db.remember)
     try:
         yield db
         db.commit()
