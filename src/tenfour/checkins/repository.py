@@ -181,6 +181,20 @@ def open_checkin(db: Session, course_id: int, today: date) -> CheckIn | None:
     return db.scalars(stmt).first()
 
 
+def open_in(rows: Iterable[CheckIn], today: date) -> CheckIn | None:
+    """``open_checkin`` over a course's check-ins already read (``course_checkins``), without another query."""
+    return max((c for c in rows if c.status in OPEN_STATUSES and c.due_on <= today),
+               key=lambda c: (c.due_on, c.id), default=None)
+
+
+def next_due_in(rows: Iterable[CheckIn]) -> date | None:
+    """``next_due`` over a course's check-ins already read (``course_checkins``), without another query."""
+    rows = list(rows)
+    done = max((c.due_on for c in rows if c.status == COMPLETED), default=None)
+    return min((c.due_on for c in rows if c.status in OPEN_STATUSES and (done is None or c.due_on > done)),
+               default=None)
+
+
 def open_before(db: Session, course_id: int, due_on: date) -> list[CheckIn]:
     stmt = select(CheckIn).where(CheckIn.course_id == course_id, CheckIn.status == PENDING, CheckIn.due_on < due_on)
     return list(db.scalars(stmt))

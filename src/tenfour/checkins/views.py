@@ -91,13 +91,13 @@ def schedule(db: Session, course: CheckinCourse | None, now: datetime | None = N
     today = courses.local_today(course.timezone, now or clock.now())
     rows = repository.course_checkins(db, course.id)
     return Schedule(
-        open=repository.open_checkin(db, course.id, today),
+        open=repository.open_in(rows, today),
         upcoming=[c for c in rows if c.status == CheckInStatus.PENDING.value and c.due_on > today],
         completed=sorted((c for c in rows if c.status == CheckInStatus.COMPLETED.value),
                          key=lambda c: (c.completed_at or datetime.min.replace(tzinfo=ZoneInfo("UTC"))),
                          reverse=True),
         missed=[c for c in rows if c.status == CheckInStatus.MISSED.value],
-        all=rows, next_due=repository.next_due(db, course.id), today=today)
+        all=rows, next_due=repository.next_due_in(rows), today=today)
 
 
 @dataclass
