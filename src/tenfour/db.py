@@ -205,6 +205,7 @@ def import_all_models() -> None:
     import tenfour.checkins.models  # noqa: F401
     import tenfour.clinics.models  # noqa: F401
     import tenfour.eligibility.models  # noqa: F401
+    import tenfour.exports.models  # noqa: F401
     import tenfour.idempotency.models  # noqa: F401
     import tenfour.infusions.models  # noqa: F401
     import tenfour.intake.models  # noqa: F401

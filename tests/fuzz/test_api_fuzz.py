@@ -35,6 +35,13 @@ schema = schemathesis.openapi.from_dict(
 SENT: list[int] = []  # one entry per request, for the figures in docs/reliability.md
 
 
+@pytest.fixture(autouse=True)
+def no_job_runs_on_the_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs a request defers (a research export to prepare) are dropped: the in-process runner thread would run them
+    on this test's one database connection while the next request uses it. tests/web/test_export_files.py runs them."""
+    monkeypatch.setattr("tenfour.jobs.runner.submit", lambda jobs: None)
+
+
 @pytest.fixture(params=ROLES)
 def role_headers(request, db, world) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Signed in as each role of the north clinic (a Bearer token), or as nobody."""

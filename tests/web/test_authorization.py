@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from tests import factories
 from tests.conftest import World
-from tests.web import authz_chairside, authz_checkins, authz_intake, authz_outcomes, authz_scheduling
+from tests.web import authz_chairside, authz_checkins, authz_exports, authz_intake, authz_outcomes, authz_scheduling
 from tests.web.authz_support import (
     ANON,
     LOGIN_REDIRECT,
@@ -70,7 +70,8 @@ GAD7_ANSWERS = {f"q{n}": 1 for n in range(1, 8)}
 
 # FastAPI's own routes that carry no policy of ours.
 NOT_OURS = {"/openapi.json"}
-DOMAINS = (authz_intake, authz_checkins, authz_chairside, authz_scheduling, authz_outcomes)  # built in this order
+DOMAINS = (authz_intake, authz_checkins, authz_chairside, authz_scheduling, authz_outcomes,
+           authz_exports)  # built in this order
 
 CORE_ROUTES: dict[tuple[str, str], Spec] = {
     # --- JSON API -------------------------------------------------------------------------------------------
@@ -281,12 +282,16 @@ def matrix(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathF
     clock = Clock(authz_chairside.NOW)
     with pytest.MonkeyPatch.context() as patch, TestClient(app, raise_server_exceptions=False) as client:
         patch.setattr("tenfour.infusions.clock.now", lambda: clock.now)
+        # Jobs a cell defers (a research file to prepare) are dropped: run by the runner thread they would share
+        # this one connection with the next cells. Their own tests run them (tests/web/test_export_files.py).
+        patch.setattr("tenfour.jobs.runner.submit", lambda jobs: None)
         m = Matrix(connection, factory, client, world, app.state.secret_key, browser, api, ids)
         authz_intake.build(m, db)
         authz_checkins.build(m, db)
         authz_chairside.build(m, db, clock)
         authz_scheduling.build(m, db)
         authz_outcomes.build(m, db)
+        authz_exports.build(m, db)
         m.payloads = _payloads(m)
         for domain in DOMAINS:
             bodies = domain.payloads(m)
@@ -568,6 +573,19 @@ SPOT_CHECKS = [
     ("POST", "/schedule/runs/{run_id}/commit", "coordinator", OTHER, 404),
     ("GET", "/api/v1/fhir/Appointment", "nurse", OTHER, 404),
     ("POST", "/api/v1/rosters/preview", ANON, NONE, 401),
+    # Research files prepared in the background: exporters of the file's clinics only
+    ("POST", "/exports/files", "manager", NONE, 303),
+    ("POST", "/exports/files", "nurse", NONE, 403),
+    ("POST", "/exports/files", "patient", NONE, 403),
+    ("GET", "/exports/files/{export_id}", "admin", OWN, 200),
+    ("GET", "/exports/files/{export_id}", "manager", OTHER, 404),
+    ("GET", "/exports/files/{export_id}", "prescriber", OWN, 403),
+    ("GET", "/exports/files/{export_id}", "patient", OWN, 403),
+    ("POST", "/api/v1/exports/deidentified", "admin", NONE, 202),
+    ("POST", "/api/v1/exports/deidentified", "coordinator", NONE, 403),
+    ("GET", "/api/v1/exports/files/{export_id}", "admin", OTHER, 404),
+    ("GET", "/api/v1/exports/files/{export_id}/content", "manager", OTHER, 404),
+    ("GET", "/api/v1/exports/files/{export_id}/content", "nurse", OWN, 403),
 ]
 
 
@@ -611,7 +629,8 @@ MISSING = {"patient_id": 999_999, "consent_id": 999_999, "clinic_id": 999_999, "
            "user_id": 999_999, "chair_id": 999_999, "assessment_id": 999_999, "alert_id": 999_999,
            "referral_id": 999_999, "decision_id": 999_999, "plan_id": 999_999, "session_id": 999_999,
            "dose_id": 999_999, "reading_id": 999_999, "checkin_id": 999_999, "proposal_id": 999_999,
-           "request_id": 999_999, "run_id": 999_999, "closure_id": 999_999, "change_id": 999_999}
+           "request_id": 999_999, "run_id": 999_999, "closure_id": 999_999, "change_id": 999_999,
+           "export_id": 999_999}
 SCOPED_API = [(m, p) for (m, p), spec in ROUTES.items() if spec.scoped and is_api(p)]
 
 

@@ -46,6 +46,9 @@ class SweepTimer:
         summary = sweep.run(self.factory, self.settings, now=now, full=full, trigger="timer")
         if full and not summary.skipped:
             self.last_full = now
+            from tenfour.jobs.tasks import purge_expired_exports
+
+            purge_expired_exports(self.factory, self.settings)  # as the worker's full sweep does
         self.runs += 1
         return summary
 

@@ -1,5 +1,6 @@
-"""Pages of exports: the research export page and its download, the FHIR download on the patient's chart and on the
-patient's own page. Downloads are audited by the services."""
+"""Pages of exports: the research export page (the file is prepared in the background: ask, then download when it
+is ready), the immediate download kept for small clinics and scripts, the FHIR download on the patient's chart and on
+the patient's own page. Downloads are audited by the services."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -14,16 +16,19 @@ from tenfour.accounts import service as accounts
 from tenfour.clinics.service import effective_policy
 from tenfour.context import Ctx
 from tenfour.core import policy as policy_core
-from tenfour.errors import NotFound
-from tenfour.exports import fhir_bundle, service
+from tenfour.db import utcnow
+from tenfour.errors import NotFound, ValidationFailed
+from tenfour.exports import fhir_bundle, files, repository, service
+from tenfour.exports.models import ExportFile, ExportStatus
 from tenfour.patients import repository as patients_repository
 from tenfour.patients.models import Patient
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, RecordId, authorize
+from tenfour.web.deps import DbSession, RecordId, authorize, reauth_if_posted, verify_csrf
+from tenfour.web.forms import FormErrors, errors_from, form_values
 from tenfour.web.panels import own_panel, patient_panel
-from tenfour.web.templating import render
+from tenfour.web.templating import flash, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 Export = Annotated[Ctx, Depends(authorize(Permission.DATA_EXPORT))]
 Clinical = Annotated[Ctx, Depends(authorize(Permission.ASSESSMENT_READ))]
 SelfRead = Annotated[Ctx, Depends(authorize(Permission.SELF_READ))]
@@ -50,14 +55,69 @@ def _fhir_download(bundle: dict[str, Any], name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
-@router.get("/exports")
-def exports_page(request: Request, db: DbSession, ctx: Export) -> Response:
+def file_headers(export: ExportFile) -> dict[str, str]:
+    headers = {"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store",
+               "X-TenFour-Patients": str(export.patients), "X-TenFour-Withheld-No-Consent": str(
+                   export.withheld_no_consent), "X-TenFour-Withheld-Small-Cells": str(export.withheld_small_cells)}
+    if export.content_bytes is not None:
+        headers["Content-Length"] = str(export.content_bytes)
+    return headers
+
+
+def _state(export: ExportFile, now: Any) -> str:
+    """What the page says of a file: ready, preparing, failed, expired, or stopped (its job was lost)."""
+    if files.is_stale(export, now):
+        return "stopped"
+    if export.status in (ExportStatus.QUEUED.value, ExportStatus.RUNNING.value):
+        return "preparing"
+    if export.status == ExportStatus.READY.value and files.is_expired(export, now):
+        return "expired"
+    return export.status
+
+
+def _exports_page(request: Request, db: Session, ctx: Ctx, values: dict[str, str], errors: FormErrors,
+                  status_code: int = 200) -> Response:
     clinics = service.clinics_in_scope(db, ctx, None)
     setting = policy_core.BY_KEY["export.min_cell_size"]
     rows = [{"clinic": c, "min_cell_size": effective_policy(db, c.id)["export.min_cell_size"]} for c in clinics]
-    return render(request, db, "exports/index.html", {"rows": rows, "setting": setting,
-                                                       "counts": service.summary_counts(db, ctx, clinics)},
-                  nav_key="exports")
+    now = utcnow()
+    prepared = files.visible_files(db, ctx)
+    entries = [{"file": f, "state": _state(f, now)} for f in prepared]
+    response = render(request, db, "exports/index.html", {
+        "rows": rows, "setting": setting, "counts": service.summary_counts(db, ctx, clinics), "entries": entries,
+        "clinic_names": {i: c.name for i, c in files.clinics_of(db, prepared).items()},
+        "requesters": repository.requester_names(db, {f.requested_by for f in prepared}),
+        "me": ctx.principal.user.id if ctx.principal else None, "file_days": files.FILE_DAYS,
+        "values": values, "errors": errors}, nav_key="exports", status_code=status_code)
+    if any(e["state"] == "preparing" for e in entries):
+        response.headers["Refresh"] = "15"  # reload while a file is being prepared (no script needed)
+    return response
+
+
+@router.get("/exports")
+def exports_page(request: Request, db: DbSession, ctx: Export) -> Response:
+    return _exports_page(request, db, ctx, {}, FormErrors())
+
+
+@router.post("/exports/files")
+async def prepare_export(request: Request, db: DbSession, ctx: Export) -> Response:
+    """Ask for the de-identified file: it is prepared in the background (``exports.files``)."""
+    await reauth_if_posted(request, db, ctx)  # a form re-posted from the re-authentication page
+    values = form_values(await request.form())
+    slug = str(values.get("clinic") or "").strip()
+    try:
+        export = files.request_file(db, ctx, slug[:60] or None)
+    except ValidationFailed as error:
+        return _exports_page(request, db, ctx, {"clinic": slug[:60]}, errors_from(error), error.status_code)
+    return flash(request, RedirectResponse(f"/exports#file-{export.id}", status_code=303),
+                 "The export is being prepared. This page refreshes itself; the file appears below when it is ready.")
+
+
+@router.get("/exports/files/{export_id}")
+def download_export(db: DbSession, ctx: Export, export_id: RecordId) -> Response:
+    """A prepared file (audited); 404 outside the reader's clinics, 410 once expired."""
+    export, chunks = files.download(db, ctx, export_id)
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=file_headers(export))
 
 
 @router.get("/exports/deidentified.csv")

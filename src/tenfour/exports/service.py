@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -50,8 +50,12 @@ class CsvExport:
 
     @property
     def filename(self) -> str:
-        names = self.clinics[0].slug if len(self.clinics) == 1 else "clinics"
-        return f"tenfour-deidentified-{names}-{utcnow():%Y%m%d}.csv"
+        return filename_for(self.clinics)
+
+
+def filename_for(clinics: list[Clinic]) -> str:
+    names = clinics[0].slug if len(clinics) == 1 else "clinics"
+    return f"tenfour-deidentified-{names}-{utcnow():%Y%m%d}.csv"
 
 
 def clinics_in_scope(db: Session, ctx: Ctx, slug: str | None) -> list[Clinic]:
@@ -122,28 +126,44 @@ def _records(db: Session, patients: list[Patient], zones: dict[int, ZoneInfo]) -
     return list(by_id.values())
 
 
-def deidentified_csv(db: Session, ctx: Ctx, clinic_slug: str | None = None) -> CsvExport:
-    """The de-identified row-level CSV of the reader's clinics (or one): consenting patients only, dates shifted per
-    patient, small cells suppressed at the strictest ``export.min_cell_size`` of the clinics. Audited."""
-    clinics = clinics_in_scope(db, ctx, clinic_slug)
+def deidentified_rows(db: Session, clinics: list[Clinic]) -> tuple[deidentify.Export, int]:
+    """The de-identified rows of ``clinics`` (consenting patients only, dates shifted per patient, small cells
+    suppressed at the strictest ``export.min_cell_size`` of the clinics) and how many patients were left out for want
+    of consent. Reads only: the background job runs it on the analytics database (``exports.files``)."""
     zones = {c.id: ZoneInfo(c.timezone) for c in clinics}
     min_cell = max(int(effective_policy(db, c.id)["export.min_cell_size"]) for c in clinics)
     everyone = list(db.scalars(select(Patient).where(Patient.clinic_id.in_(list(zones)))
                                .options(selectinload(Patient.consents)).order_by(Patient.id)))
     consenting = [p for p in everyone if _consented(p)]
     result = deidentify.deidentify(_records(db, consenting, zones), min_cell, utcnow().date())
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=deidentify.COLUMNS, lineterminator="\n")
+    return result, len(everyone) - len(consenting)
+
+
+def write_csv(rows: Iterable[dict[str, str]], stream: TextIO) -> None:
+    writer = csv.DictWriter(stream, fieldnames=deidentify.COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(result.rows)
-    export = CsvExport(buffer.getvalue(), clinics, result.patients, len(result.rows), len(everyone) - len(consenting),
-                       result.withheld_small_cells, result.suppressed_patients, min_cell)
+    writer.writerows(rows)
+
+
+def audit_detail(clinics: list[Clinic], export: CsvExport | Any) -> dict[str, Any]:
+    """What the audit log keeps of a research file: the clinics, and the counts (``export`` is a ``CsvExport`` or a
+    prepared ``ExportFile``; both carry them)."""
+    return {"clinics": [c.slug for c in clinics], "patients": export.patients, "rows": export.rows,
+            "withheld_no_consent": export.withheld_no_consent, "withheld_small_cells": export.withheld_small_cells,
+            "suppressed_patients": export.suppressed_patients, "min_cell_size": export.min_cell_size}
+
+
+def deidentified_csv(db: Session, ctx: Ctx, clinic_slug: str | None = None) -> CsvExport:
+    """The de-identified row-level CSV of the reader's clinics (or one), built now (``deidentified_rows``). Audited."""
+    clinics = clinics_in_scope(db, ctx, clinic_slug)
+    result, no_consent = deidentified_rows(db, clinics)
+    buffer = io.StringIO()
+    write_csv(result.rows, buffer)
+    export = CsvExport(buffer.getvalue(), clinics, result.patients, len(result.rows), no_consent,
+                       result.withheld_small_cells, result.suppressed_patients, result.min_cell_size)
     record(db, ctx.actor, "export.deidentified_csv", clinic_id=clinics[0].id if len(clinics) == 1 else None,
            record_type="clinic", record_id=",".join(str(c.id) for c in clinics)[:40],
-           detail={"clinics": [c.slug for c in clinics], "patients": export.patients, "rows": export.rows,
-                   "withheld_no_consent": export.withheld_no_consent,
-                   "withheld_small_cells": export.withheld_small_cells,
-                   "suppressed_patients": export.suppressed_patients, "min_cell_size": min_cell})
+           detail=audit_detail(clinics, export))
     return export
 
 

@@ -43,15 +43,39 @@ def deliver_mail(factory: sessionmaker[Session], settings: Settings) -> dict[str
 
 
 def sweep(factory: sessionmaker[Session], settings: Settings, *, full: bool) -> dict[str, Any]:
-    """The periodic sweep (check-ins, relapse, reminders, escalation safety net, email)."""
+    """The periodic sweep (check-ins, relapse, reminders, escalation safety net, email); the full one also deletes
+    the content of expired research export files."""
     from tenfour.checkins import sweep as sweeping
 
     summary = sweeping.run(factory, settings, full=full, trigger="job")
-    return {"full": full, "skipped": summary.skipped, **{k: v for k, v in summary.counts.items()}}
+    purged = purge_expired_exports(factory, settings) if full else 0
+    return {"full": full, "skipped": summary.skipped, **{k: v for k, v in summary.counts.items()},
+            "export_files_purged": purged}
+
+
+def purge_expired_exports(factory: sessionmaker[Session], settings: Settings) -> int:
+    """Delete the content of research export files past their expiry (the worker's and the server timer's full
+    sweep; the next export job does it too)."""
+    from tenfour.db import session_scope, utcnow
+    from tenfour.exports import repository
+
+    with session_scope(factory, settings) as db:
+        return repository.purge_expired(db, utcnow())
+
+
+def render_export(factory: sessionmaker[Session], settings: Settings, *, export_id: int) -> dict[str, Any]:
+    """Prepare a de-identified research file asked for on the export page (``exports.files.render``): claims the
+    waiting file, so a second run of the same job, or one for a finished file, changes nothing."""
+    from tenfour.exports import files
+
+    result = files.render(factory, settings, export_id)
+    log.info("export job finished", extra={"job": "render_export", "outcome": result["state"]})
+    return result
 
 
 TASKS: dict[str, Task] = {
     "escalate_alert": escalate_alert,
     "deliver_mail": deliver_mail,
     "sweep": sweep,
+    "render_export": render_export,
 }

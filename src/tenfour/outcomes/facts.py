@@ -68,6 +68,13 @@ def _outdated(o: Any, scope: ClinicScope) -> ColumnElement[bool]:
     return or_(o.rules_key != rules_key(scope), o.computed_as_of > scope.as_of, o.valid_until <= scope.as_of)
 
 
+def _holds(o: Any, scope: ClinicScope) -> ColumnElement[bool]:
+    """The stored facts hold: the exact complement of ``_changed`` or ``_outdated`` (NULL-safe: rows never counted
+    have no facts, and every counted row has its rules and as-of day)."""
+    return and_(o.computed_changes.is_not(None), o.computed_changes == o.changes, o.rules_key == rules_key(scope),
+                o.computed_as_of <= scope.as_of, or_(o.valid_until.is_(None), o.valid_until > scope.as_of))
+
+
 def stale_course_ids(db: Session, scope: ClinicScope) -> list[int]:
     """The clinic's courses whose stored facts do not hold: written since, counted under other rules, or for an
     as-of day that no longer holds. (Every course has a row: the triggers add one when a course is created.)"""
@@ -97,6 +104,47 @@ def refresh(db: Session, scope: ClinicScope, now: datetime) -> int:
     if sessions:
         _recount_sessions(db, dialect, scope.clinic_id, sessions if len(sessions) <= IN_LIST_LIMIT else None)
     return len(ids)
+
+
+# --- Counting without writing (a read-only replica) ----------------------------------------------------------------
+# A read replica cannot store recounted facts, and it replays the primary's writes late: the recount of a view is
+# written on the primary (``refresh``, in the request's transaction, or by the sweep) and reaches the replica only
+# after that commit has been replayed. Until then the replica still sees those courses as stale. Instead of adding
+# up their old facts, a view on the replica counts them from their records there, in the same statement: the stored
+# rows that hold, UNION ALL the very SELECT ``refresh`` would have stored for the stale ones. The numbers are then
+# exactly what the replica's records say (no older than its replay lag, which the page shows).
+
+COURSE_FACT_COLUMNS = ("course_id", "changes", "computed_changes", *COURSE_COLUMNS, "rules_key", "computed_as_of",
+                       "valid_until", "computed_at", *FACT_COLUMNS, "weekly")
+SESSION_FACT_COLUMNS = ("session_id", "changes", "computed_changes", "clinic_id", "patient_id", "plan_id",
+                        "infusion_started_at", "stopped_early", "notify", "cadss_total", "adverse")
+
+
+def courses_now(db: Session, scope: ClinicScope, now: datetime) -> tuple[Any, int]:
+    """The clinic's ``course_outcomes`` rows as ``refresh`` would leave them, read without writing: a subquery with
+    the table's columns, and how many courses in it were counted from their records (stale in this database)."""
+    dialect = sql.prepare(db)
+    o = CourseOutcome
+    stored = select(*(getattr(o, c) for c in COURSE_FACT_COLUMNS)).where(o.clinic_id == scope.clinic_id,
+                                                                        _holds(o, scope))
+    ids = stale_course_ids(db, scope)
+    if not ids:
+        return stored.subquery("course_outcomes_now"), 0
+    recounted = _facts_select(dialect, scope, ids if len(ids) <= IN_LIST_LIMIT else None, now)
+    return stored.union_all(recounted).subquery("course_outcomes_now"), len(ids)
+
+
+def sessions_now(db: Session, clinic_id: int) -> Any:
+    """The clinic's ``infusion_outcomes`` rows as ``refresh`` would leave them, read without writing."""
+    dialect = sql.prepare(db)
+    o = InfusionOutcome
+    stored = select(*(getattr(o, c) for c in SESSION_FACT_COLUMNS)).where(
+        o.clinic_id == clinic_id, o.computed_changes.is_not(None), o.computed_changes == o.changes)
+    ids = stale_session_ids(db, clinic_id)
+    if not ids:
+        return stored.subquery("infusion_outcomes_now")
+    recounted = _session_facts_select(dialect, clinic_id, ids if len(ids) <= IN_LIST_LIMIT else None)
+    return stored.union_all(recounted).subquery("infusion_outcomes_now")
 
 
 # --- The per-course statements ------------------------------------------------------------------------------------
@@ -246,9 +294,7 @@ def _facts_select(dialect: str, scope: ClinicScope, course_ids: Sequence[int] | 
 
 
 def _recount(db: Session, dialect: str, scope: ClinicScope, course_ids: Sequence[int] | None, now: datetime) -> None:
-    columns = ["course_id", "changes", "computed_changes", *COURSE_COLUMNS, "rules_key", "computed_as_of",
-               "valid_until", "computed_at", *FACT_COLUMNS, "weekly"]
-    db.execute(_upsert(dialect, CourseOutcome, CourseOutcome.course_id, columns,
+    db.execute(_upsert(dialect, CourseOutcome, CourseOutcome.course_id, list(COURSE_FACT_COLUMNS),
                        _facts_select(dialect, scope, course_ids, now)))
 
 
@@ -267,8 +313,13 @@ def _upsert(dialect: str, model: Any, key: Any, columns: list[str], source: Any)
 
 
 def _recount_sessions(db: Session, dialect: str, clinic_id: int, session_ids: Sequence[int] | None) -> None:
-    """The sessions' safety facts (these ids, or None: every stale session of the clinic): stopped early, a reading
-    at the notify line, the CADSS-6 total, the distinct adverse event types."""
+    db.execute(_upsert(dialect, InfusionOutcome, InfusionOutcome.session_id, list(SESSION_FACT_COLUMNS),
+                       _session_facts_select(dialect, clinic_id, session_ids)))
+
+
+def _session_facts_select(dialect: str, clinic_id: int, session_ids: Sequence[int] | None) -> Any:
+    """The sessions' safety facts (these ids, or None: every stale session of the clinic), as a SELECT: stopped
+    early, a reading at the notify line, the CADSS-6 total, the distinct adverse event types."""
     s, o, ae, v = InfusionSession, InfusionOutcome, InfusionAdverseEvent, InfusionVitals
     kinds = (func.string_agg(distinct(ae.event_type), literal(",")) if dialect == "postgresql"
              else func.group_concat(distinct(ae.event_type)))
@@ -278,12 +329,11 @@ def _recount_sessions(db: Session, dialect: str, clinic_id: int, session_ids: Se
         adverse = adverse.where(ae.session_id.in_(list(session_ids)))
     adverse = adverse.subquery("adverse")
     notify = (select(v.id).where(v.session_id == s.id, v.level.in_(NOTIFY_LEVELS)).exists())
-    source = (select(s.id, o.changes, o.changes, s.clinic_id, s.patient_id, s.plan_id, s.infusion_started_at,
-                     s.stopped_early, case((notify, 1), else_=0), Assessment.total, adverse.c.kinds)
-              .join(o, o.session_id == s.id)
-              .outerjoin(Assessment, Assessment.id == s.cadss_assessment_id)
-              .outerjoin(adverse, adverse.c.session_id == s.id)
-              .where(*which))
-    columns = ["session_id", "changes", "computed_changes", "clinic_id", "patient_id", "plan_id",
-               "infusion_started_at", "stopped_early", "notify", "cadss_total", "adverse"]
-    db.execute(_upsert(dialect, InfusionOutcome, InfusionOutcome.session_id, columns, source))
+    return (select(s.id.label("session_id"), o.changes.label("changes"), o.changes.label("computed_changes"),
+                   s.clinic_id, s.patient_id, s.plan_id, s.infusion_started_at, s.stopped_early,
+                   case((notify, 1), else_=0).label("notify"), Assessment.total.label("cadss_total"),
+                   adverse.c.kinds.label("adverse"))
+            .join(o, o.session_id == s.id)
+            .outerjoin(Assessment, Assessment.id == s.cadss_assessment_id)
+            .outerjoin(adverse, adverse.c.session_id == s.id)
+            .where(*which))

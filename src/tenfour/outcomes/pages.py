@@ -14,7 +14,7 @@ from tenfour.context import Ctx
 from tenfour.errors import NotFound, ValidationFailed
 from tenfour.outcomes import charts, report, service
 from tenfour.policy import Permission
-from tenfour.web.deps import DbSession, authorize, verify_csrf
+from tenfour.web.deps import AnalyticsDb, DbSession, authorize, verify_csrf
 from tenfour.web.forms import FormErrors
 from tenfour.web.templating import render
 
@@ -36,22 +36,48 @@ def _selection(raw: dict[str, str]) -> service.Selection:
                                    period_from=raw.get("from"), period_to=raw.get("to"))
 
 
+# Behind by more than this, the page warns that recent changes are missing from its numbers.
+REPLICA_LAG_WARN_S = 60
+
+
 def _counted(computed: service.Computed, clinics: list[Any]) -> dict[str, Any] | None:
-    """When the numbers were counted (in the first clinic's time zone) and how many courses were recounted for it."""
+    """When the numbers were counted (in the first clinic's time zone), how many courses were recounted for it, and
+    (read from the analytics replica) how far behind the replica was."""
     if computed.counted_at is None:
         return None
-    local = computed.counted_at.astimezone(ZoneInfo(clinics[0].timezone))
-    return {"at": f"{local:%Y-%m-%d %H:%M} ({clinics[0].timezone})", "recounted": computed.recounted}
+    zone = ZoneInfo(clinics[0].timezone)
+    local = computed.counted_at.astimezone(zone)
+    counted: dict[str, Any] = {"at": f"{local:%Y-%m-%d %H:%M} ({clinics[0].timezone})",
+                               "recounted": computed.recounted}
+    replica = computed.replica
+    if replica is not None:
+        lag = replica.lag_seconds
+        counted["replica"] = {
+            "standby": replica.in_recovery, "lag": None if lag is None else _duration(lag),
+            "caught_up": lag is not None and lag < 1,
+            "behind": lag is not None and lag > REPLICA_LAG_WARN_S,
+            "replayed_at": f"{replica.replayed_at.astimezone(zone):%Y-%m-%d %H:%M:%S} ({clinics[0].timezone})"
+            if replica.replayed_at else None,
+            "from_records": computed.recounted_on_replica}
+    return counted
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
 
 
 @router.get("/outcomes")
-def dashboard(request: Request, db: DbSession, ctx: Read) -> Response:
+def dashboard(request: Request, db: DbSession, ctx: Read, analytics: AnalyticsDb) -> Response:
     assert ctx.principal is not None
     raw = _raw(request)
     clinics = service.clinics_in_scope(db, ctx.principal, raw.get("clinic"))
     visible = clinics_repository.list_clinics(db, ctx.principal.clinic_ids)
     context: dict[str, Any] = {
-        "values": raw, "errors": FormErrors(), "report": None, "choices": service.filter_choices(db, visible),
+        "values": raw, "errors": FormErrors(), "report": None, "choices": service.filter_choices(analytics, visible),
         "clinic_options": [(service.ALL_CLINICS, "All my clinics"), *((c.slug, c.name) for c in visible)]
         if len(visible) > 1 else [],
         "scope_names": ", ".join(c.name for c in clinics), "query": urlencode(raw),
@@ -62,16 +88,18 @@ def dashboard(request: Request, db: DbSession, ctx: Read) -> Response:
     except ValidationFailed as error:
         context["errors"] = FormErrors.from_problems(error.problems)
         return render(request, db, "outcomes/dashboard.html", context, status_code=422, nav_key="outcomes")
-    computed = service.compute(db, clinics, selection, trajectory=False)  # the trajectory plot counts its own
+    # the trajectory plot counts its own; the numbers are read from the analytics replica when there is one
+    computed = service.compute(db, clinics, selection, trajectory=False, analytics=analytics)
     service.audit_view(db, ctx.actor, clinics, selection, "page")
     context["query"] = urlencode({**raw, "view": service.remember(computed, clinics)})
     context.update(report=computed.report, rows=report.rows(computed.report), show=report.show,
-                   kinds=report.KINDS, counted=_counted(computed, clinics))
+                   kinds=report.KINDS, counted=_counted(computed, clinics),
+                   analytics_unavailable=getattr(request.state, "analytics_unavailable", False))
     return render(request, db, "outcomes/dashboard.html", context, nav_key="outcomes")
 
 
 @router.get("/outcomes/plots/{filename}")
-def plot(request: Request, db: DbSession, ctx: Read, filename: str,
+def plot(request: Request, db: DbSession, ctx: Read, analytics: AnalyticsDb, filename: str,
          download: Annotated[bool, Query(description="Send as a file to save")] = False,
          view: Annotated[str | None, Query(max_length=40, description="The page's token")] = None) -> Response:
     """``km``, ``waterfall`` or ``trajectories``, as ``.svg`` or ``.png``, for the same filters as the page."""
@@ -80,7 +108,7 @@ def plot(request: Request, db: DbSession, ctx: Read, filename: str,
         raise NotFound("There is no such plot: try km, waterfall or trajectories, as .svg or .png.")
     raw = _raw(request)
     body = service.plot(db, ctx, name, fmt, clinic=raw.get("clinic"), selection=_selection(raw), download=download,
-                        view=view)
+                        view=view, analytics=analytics)
     headers = {}
     if download:
         scope = raw.get("clinic") or "outcomes"

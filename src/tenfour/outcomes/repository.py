@@ -94,10 +94,11 @@ def _rows(kind: str, key1: Any, key2: Any, n: Any) -> list[Any]:
             cast(n, BigInteger).label("n")]
 
 
-def _facts(scope: ClinicScope, selection: Selection, weekly: bool = False) -> Any:
+def _facts(scope: ClinicScope, selection: Selection, weekly: bool = False, rows: Any = None) -> Any:
     """One row per started current course of the clinic that matches the filters: its stored facts
-    (``outcomes.facts``, recounted first where stale) and whether it has ended by the as-of day."""
-    o = CourseOutcome
+    (``outcomes.facts``, recounted first where stale) and whether it has ended by the as-of day. ``rows``: the
+    facts to read instead of the table (``facts.courses_now``, on a read-only replica)."""
+    o = CourseOutcome if rows is None else rows.c
     stmt = select(o.course_id, o.baseline, o.course_start, o.course_end, o.infusions_planned,
                   func.coalesce(o.given_course, 0).label("given_course"), o.first_booster, o.best, o.responded,
                   o.loss_day, o.last_day, o.h24_score, o.h24_completed, o.h24_missed, o.h24_pending,
@@ -115,11 +116,11 @@ def _facts(scope: ClinicScope, selection: Selection, weekly: bool = False) -> An
     return stmt.cte("facts")
 
 
-def _course_statement(scope: ClinicScope, selection: Selection) -> Any:
+def _course_statement(scope: ClinicScope, selection: Selection, rows: Any = None) -> Any:
     """The cohort's courses added up from their stored facts: one row of plain counts (``TOTALS``), then grouped
     counts ``(kind, key1, key2, n)`` — never one row per patient."""
     as_of = scope.as_of
-    facts_cte = _facts(scope, selection)
+    facts_cte = _facts(scope, selection, rows=rows)
     f = facts_cte.c
     with_baseline = f.baseline.is_not(None)
     judged = and_(with_baseline, f.ended == 1)
@@ -171,10 +172,11 @@ def _course_statement(scope: ClinicScope, selection: Selection) -> Any:
     return union_all(packed, *grouped)
 
 
-def count_trajectory(db: Session, scope: ClinicScope, selection: Selection) -> Counter[tuple[int, int]]:
+def count_trajectory(db: Session, scope: ClinicScope, selection: Selection,
+                     rows: Any = None) -> Counter[tuple[int, int]]:
     """PCL-5 by week since the first infusion — the latest score of each week, and the baselines as week -1 —
     as ``(week, score) -> patients``, from the courses' stored weekly scores (for the trajectory plot)."""
-    f = _facts(scope, selection, weekly=True).c
+    f = _facts(scope, selection, weekly=True, rows=rows).c
     out: Counter[tuple[int, int]] = Counter()
     for baseline, n in db.execute(select(f.baseline, func.count()).where(f.baseline.is_not(None))
                                   .group_by(f.baseline)):
@@ -246,10 +248,10 @@ def _funnel(db: Session, t: tally.Tallies, scope: ClinicScope, selection: Select
     t.eligible += eligible
 
 
-def _safety(db: Session, t: tally.Tallies, scope: ClinicScope, selection: Selection) -> None:
+def _safety(db: Session, t: tally.Tallies, scope: ClinicScope, selection: Selection, rows: Any = None) -> None:
     """The infusions given (in the period) from their stored safety facts, grouped by their adverse event types."""
     start, end = scope.instants(selection)
-    io = InfusionOutcome
+    io = InfusionOutcome if rows is None else rows.c
     stopped = func.coalesce(func.sum(case((io.stopped_early.is_(True), 1), else_=0)), 0)
     stmt = select(io.adverse, func.count(), stopped, func.coalesce(func.sum(io.notify), 0), func.count(io.cadss_total),
                   func.coalesce(func.sum(io.cadss_total), 0),
@@ -287,6 +289,22 @@ def count_clinic(db: Session, scope: ClinicScope, selection: Selection, now: dat
         t.trajectory = count_trajectory(db, scope, selection)
     _funnel(db, t, scope, selection)
     _safety(db, t, scope, selection)
+    return t, recounted
+
+
+def count_clinic_read_only(db: Session, scope: ClinicScope, selection: Selection, now: datetime | None = None,
+                           trajectory: bool = True) -> tuple[tally.Tallies, int]:
+    """``count_clinic`` without writing, for a read-only replica: the courses and infusions whose stored facts do not
+    hold in this database are counted from their records in the same statements (``facts.courses_now``). Returns
+    the tallies and how many courses were counted that way."""
+    now = now or clock.now()
+    courses, recounted = facts.courses_now(db, scope, now)
+    t = tally.Tallies()
+    _read_courses(t, iter(db.execute(_course_statement(scope, selection, courses))), scope.rules)
+    if trajectory:
+        t.trajectory = count_trajectory(db, scope, selection, courses)
+    _funnel(db, t, scope, selection)
+    _safety(db, t, scope, selection, facts.sessions_now(db, scope.clinic_id))
     return t, recounted
 
 

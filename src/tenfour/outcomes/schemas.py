@@ -83,11 +83,23 @@ class DefinitionOut(BaseModel):
     values: dict[str, int | float | bool | str]
 
 
+class ReadFromOut(BaseModel):
+    """Present only when the numbers were read from the analytics replica (TENFOUR_ANALYTICS_DATABASE_URL)."""
+
+    database: str = Field(description="analytics")
+    in_recovery: bool = Field(description="true: a streaming standby of the primary")
+    lag_seconds: float | None = Field(description="How far the replica was behind the primary (null: not a standby)")
+    replayed_at: str | None = Field(description="Commit time on the primary of the last change the replica applied")
+    courses_counted_from_records: int = Field(
+        description="Courses whose stored facts the replica had not caught up with, counted from their records there")
+
+
 class ScopeOut(BaseModel):
     clinics: list[ClinicOut]
     filters: dict[str, str | None]
     definitions: list[DefinitionOut]
     min_n_to_judge: int
+    read_from: ReadFromOut | None = None
 
 
 class OutcomesOut(BaseModel):

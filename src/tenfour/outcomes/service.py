@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tenfour import analytics as analytics_db
 from tenfour.accounts.models import Role
 from tenfour.audit.service import Actor, record
 from tenfour.checkins import clock
@@ -57,6 +58,10 @@ class Computed:
     counted_at: datetime | None = None
     recounted: int = 0  # courses whose stored facts were recounted for this view (changed since, or new)
     with_trajectory: bool = True  # the weekly scores counted (only the trajectory plot draws them)
+    # Read from the analytics database (a replica): how far behind it was, and how many courses whose stored facts
+    # it had not caught up with were counted from their records there. None: read from the primary.
+    replica: analytics_db.ReplicaStatus | None = None
+    recounted_on_replica: int = 0
 
 
 def _text(value: str | None) -> str | None:
@@ -129,41 +134,71 @@ def _definitions(scopes: list[ClinicScope]) -> list[dict[str, Any]]:
     return rows
 
 
+def _on_replica(db: Session, analytics: Session | None) -> bool:
+    return analytics is not None and analytics is not db
+
+
 def compute(db: Session, clinics: list[Clinic], selection: Selection, now: datetime | None = None,
-            counting: Counting = repository.tally_clinic, trajectory: bool = True) -> Computed:
+            counting: Counting = repository.tally_clinic, trajectory: bool = True,
+            analytics: Session | None = None) -> Computed:
     """Count every clinic's cohort (``counting``: the set-based queries, or ``reference.tally_clinic``), add the
     tallies up, and build the report. The set-based way first recounts the courses whose stored facts no longer
     hold (``outcomes.facts``), so the numbers are never older than the records. ``trajectory`` False: skip the
-    weekly scores, which only the trajectory plot draws (the page and the API; ``with_trajectory`` adds them)."""
+    weekly scores, which only the trajectory plot draws (the page and the API; ``with_trajectory`` adds them).
+
+    ``analytics``: a read-only session on the analytics replica (``web.deps.AnalyticsDb``; None or ``db`` itself:
+    everything on ``db``). The clinics, their rules and the recount of stale facts stay on ``db`` (the primary: a
+    replica cannot write); the counting reads the replica, where what it has not caught up with yet — facts the
+    primary recounted but the replica has not replayed, or writes it has not replayed at all — is counted from its
+    records (``repository.count_clinic_read_only``). The result says how far behind the replica was."""
     now = now or clock.now()
     scopes = scopes_for(db, clinics, now)
     tallies = Tallies()
-    recounted = 0
-    for scope in scopes:
-        if counting is repository.tally_clinic:
-            part, fresh = repository.count_clinic(db, scope, selection, now, trajectory)
-            recounted += fresh
-        else:
-            part = counting(db, scope, selection)
-        tallies = tallies + part
-    scope_info = {
+    recounted = on_replica = 0
+    replica = None
+    if _on_replica(db, analytics) and counting is repository.tally_clinic:
+        assert analytics is not None
+        replica = analytics_db.replica_status(analytics)
+        for scope in scopes:
+            recounted += facts.refresh(db, scope, now)  # stored on the primary, for the next views
+            part, pending = repository.count_clinic_read_only(analytics, scope, selection, now, trajectory)
+            on_replica += pending
+            tallies = tallies + part
+    else:
+        for scope in scopes:
+            if counting is repository.tally_clinic:
+                part, fresh = repository.count_clinic(db, scope, selection, now, trajectory)
+                recounted += fresh
+            else:
+                part = counting(db, scope, selection)
+            tallies = tallies + part
+    scope_info: dict[str, Any] = {
         "clinics": [{"slug": s.slug, "name": s.name, "as_of": s.as_of.isoformat()} for s in scopes],
         "filters": selection.as_dict(),
         "definitions": _definitions(scopes),
         "min_n_to_judge": cohort.MIN_N,
     }
+    if replica is not None:
+        scope_info["read_from"] = {**replica.as_dict(), "courses_counted_from_records": on_replica}
     return Computed(scopes, selection, tallies, report.build(tallies, scope_info), now, recounted,
-                    trajectory or counting is not repository.tally_clinic)
+                    trajectory or counting is not repository.tally_clinic, replica, on_replica)
 
 
-def with_trajectory(db: Session, computed: Computed) -> Computed:
-    """The page's computation with the weekly scores added (counted now, from the same stored facts)."""
+def with_trajectory(db: Session, computed: Computed, analytics: Session | None = None) -> Computed:
+    """The page's computation with the weekly scores added (counted now, from the same stored facts; on the
+    replica, ``analytics``, as ``compute`` does)."""
     if computed.with_trajectory:
         return computed
     weekly: Counter[tuple[int, int]] = Counter()
     for scope in computed.scopes:
-        facts.refresh(db, scope, computed.counted_at or clock.now())  # what changed since the page was counted
-        weekly += repository.count_trajectory(db, scope, computed.selection)
+        now = computed.counted_at or clock.now()
+        facts.refresh(db, scope, now)  # what changed since the page was counted
+        if _on_replica(db, analytics):
+            assert analytics is not None
+            weekly += repository.count_trajectory(analytics, scope, computed.selection,
+                                                  facts.courses_now(analytics, scope, now)[0])
+        else:
+            weekly += repository.count_trajectory(db, scope, computed.selection)
     return replace(computed, tallies=replace(computed.tallies, trajectory=weekly), with_trajectory=True)
 
 
@@ -182,11 +217,13 @@ def audit_view(db: Session, actor: Actor, clinics: list[Clinic], selection: Sele
 
 
 def view(db: Session, ctx: Ctx, *, clinic: str | None, selection: Selection, channel: str,
-         now: datetime | None = None) -> Computed:
-    """The outcomes a signed-in staff member asked for (page or API), audited."""
+         now: datetime | None = None, analytics: Session | None = None) -> Computed:
+    """The outcomes a signed-in staff member asked for (page or API), audited (on ``db``, the primary, even when
+    the numbers are read from the ``analytics`` replica)."""
     assert ctx.principal is not None
     clinics = clinics_in_scope(db, ctx.principal, clinic)
-    computed = compute(db, clinics, selection, now, trajectory=False)  # the report has no weekly scores
+    # the report has no weekly scores
+    computed = compute(db, clinics, selection, now, trajectory=False, analytics=analytics)
     audit_view(db, ctx.actor, clinics, selection, channel)
     return computed
 
@@ -227,16 +264,18 @@ def recall(token: str | None, clinics: list[Clinic], selection: Selection) -> Co
 
 
 def plot(db: Session, ctx: Ctx, name: str, fmt: str, *, clinic: str | None, selection: Selection,
-         download: bool = False, view: str | None = None, now: datetime | None = None) -> bytes:
+         download: bool = False, view: str | None = None, now: datetime | None = None,
+         analytics: Session | None = None) -> bytes:
     """One plot of the cohort as SVG or PNG bytes (``charts.PLOTS`` x ``charts.FORMATS``). A download is audited;
     the image shown on the page is not audited again (the page view is), as with the check-in charts."""
     if name not in charts.PLOTS or fmt not in charts.FORMATS:
         raise NotFound("There is no such plot.")
     assert ctx.principal is not None
     clinics = clinics_in_scope(db, ctx.principal, clinic)  # authorization first, always
-    computed = recall(view, clinics, selection) or compute(db, clinics, selection, now, trajectory=False)
+    computed = recall(view, clinics, selection) or compute(db, clinics, selection, now, trajectory=False,
+                                                           analytics=analytics)
     if name == "trajectories":
-        computed = with_trajectory(db, computed)
+        computed = with_trajectory(db, computed, analytics)
     if download:
         audit_view(db, ctx.actor, clinics, selection, f"download:{name}.{fmt}")
     return charts.render(figure(computed, name), fmt)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tenfour import __version__
 from tenfour.config import Settings, get_settings
-from tenfour.db import get_session_factory
+from tenfour.db import analytics_session_factory, get_session_factory
 from tenfour.web.errors import install_error_handlers
 from tenfour.web.metrics import RequestMetricsMiddleware
 from tenfour.web.openapi import document_errors
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     app.state.settings = settings
     app.state.secret_key = settings.effective_secret_key()
     app.state.session_factory = session_factory or get_session_factory()
+    app.state.analytics_factory = analytics_session_factory(settings, app.state.session_factory)
     app.state.templates = make_templates()
 
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)

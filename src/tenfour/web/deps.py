@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tenfour import policy
@@ -61,6 +63,43 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_analytics_db(request: Request, db: DbSession) -> Iterator[Session]:
+    """Reads for analytics (the outcomes dashboard): a session on the analytics replica
+    (``TENFOUR_ANALYTICS_DATABASE_URL``), read-only and in one snapshot (REPEATABLE READ, so every figure of a view
+    comes from the same moment of the replica); never committed, always rolled back and closed.
+
+    No replica configured: the request's own session (``db``), so a view is exactly what it was (its recount and its
+    reads in one transaction, no second connection). Replica unreachable: also ``db``, with
+    ``request.state.analytics_unavailable`` set for the page to say so (analytics degrade to the primary; they do
+    not fail)."""
+    if not request.app.state.settings.analytics_database_url:
+        yield db
+        return
+    session: Session = request.app.state.analytics_factory()
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            # In SQL, not as connection options: those are reset when the connection goes back to the pool, and a
+            # reset to "read write" would make the next BEGIN fail on a standby.
+            session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        else:
+            session.connection()
+    except OperationalError as error:
+        session.close()
+        logging.getLogger("tenfour.analytics").warning("analytics database unavailable (%s): reading the primary",
+                                                       type(error).__name__)
+        request.state.analytics_unavailable = True
+        yield db
+        return
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+AnalyticsDb = Annotated[Session, Depends(get_analytics_db, scope="function")]
 
 # Ids are PostgreSQL `integer`s: a larger number cannot name a record, and would fail in the database (a 500).
 MAX_ID = 2_147_483_647

@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenfour import __version__, migrate
+from tenfour.analytics import replica_status
 from tenfour.context import Ctx
 from tenfour.web.deps import DbSession, public
 
@@ -111,7 +112,12 @@ def readyz(request: Request, db: DbSession, _: Annotated[Ctx, Depends(public)]) 
         checks["job_queue"], workers = _queue_check(request, db)
         if workers is not None:
             checks["job_workers"] = workers
-    ready = all(value == "ok" for key, value in checks.items() if key != "job_workers")
+    analytics = _analytics_check(request)
+    if analytics is not None:
+        checks["analytics_database"] = analytics
+    # Informational: no workers means escalations wait for the sweep; an unreachable replica means analytics read
+    # the primary. Neither is a reason to take this server out of the load balancer.
+    ready = all(value == "ok" for key, value in checks.items() if key not in ("job_workers", "analytics_database"))
     return JSONResponse({"status": "ready" if ready else "not ready", "version": __version__, "checks": checks},
                         status_code=200 if ready else 503)
 
@@ -134,6 +140,25 @@ def _queue_check(request: Request, db: Session) -> tuple[str, int | None]:
     workers = db.scalar(text("SELECT count(*) FROM procrastinate_workers "
                              "WHERE last_heartbeat > now() - interval '60 seconds'"))
     return "ok", int(workers or 0)
+
+
+def _analytics_factory(app_state: Any) -> sessionmaker[Session] | None:
+    """The analytics replica's sessions, when one is configured (else None: analytics read the primary)."""
+    return app_state.analytics_factory if app_state.settings.analytics_database_url else None
+
+
+def _analytics_check(request: Request) -> dict[str, Any] | None:
+    """The analytics replica (TENFOUR_ANALYTICS_DATABASE_URL): reachable, a standby or not, how far behind."""
+    factory = _analytics_factory(request.app.state)
+    if factory is None:
+        return None
+    try:
+        with factory() as session:
+            status = replica_status(session)
+    except Exception as error:  # noqa: BLE001 - reported, not raised
+        return {"status": f"unavailable ({type(error).__name__})"}
+    return {"status": "ok", "in_recovery": status.in_recovery,
+            "lag_seconds": None if status.lag_seconds is None else round(status.lag_seconds, 1)}
 
 
 # --- Metrics --------------------------------------------------------------------------------------------------
@@ -180,6 +205,27 @@ class ClinicCollector(Collector):
                 finished.add_metric([kind], run.finished_at.timestamp())
             yield sweep
             yield finished
+        yield from self._analytics()
+
+    def _analytics(self) -> Iterator[GaugeMetricFamily]:
+        factory = _analytics_factory(self.app_state)
+        if factory is None:
+            return
+        up = GaugeMetricFamily("tenfour_analytics_database_up", "1 when the analytics replica answers")
+        lag = GaugeMetricFamily("tenfour_analytics_replica_lag_seconds",
+                                "How far the analytics replica is behind the primary (0: caught up)")
+        try:
+            with factory() as session:
+                status = replica_status(session)
+        except Exception:  # noqa: BLE001 - an unreachable replica is a value of the gauge
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        if status.lag_seconds is not None:
+            lag.add_metric([], status.lag_seconds)
+            yield lag
 
     def _queue(self, db: Session) -> list[tuple[str, int]]:
         settings = self.app_state.settings
