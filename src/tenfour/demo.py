@@ -168,6 +168,8 @@ def seed(db: Session, today: date | None = None) -> bool:
             )
             patient.consents = [PatientConsent(kind="treatment", version="2026-11"),
                                 PatientConsent(kind="contact", version="2026-11")]
+            if index % 3 != 2:  # two in three agree to de-identified research use (the research export has rows)
+                patient.consents.append(PatientConsent(kind="research_deidentified", version="2026-11"))
             if slug == "north" and index == 0:
                 patient.user_id = users["patient.demo@tenfour.example"].id
             db.add(patient)

@@ -126,7 +126,7 @@ def test_prepare_then_download_gives_the_same_file_as_the_immediate_export(
 
     listed = client.get("/exports")
     assert f'href="/exports/files/{export_id}"' in listed.text and "refresh" not in listed.headers
-    assert "Ready: 12 patients, 84 rows" in listed.text
+    assert "<strong>Ready</strong>" in listed.text and "12 patients, 84 rows" in listed.text
 
     prepared = client.get(f"/exports/files/{export_id}")
     assert prepared.status_code == 200 and prepared.headers["content-type"].startswith("text/csv")
@@ -231,7 +231,8 @@ def test_a_job_that_fails_marks_the_file_failed_with_a_message(client, db, world
     failed = the_file(db, export_id)
     assert failed.status == "failed" and failed.content is None and "RuntimeError" in (failed.error or "")
     page = client.get("/exports")
-    assert page.status_code == 200 and "Failed: The file could not be prepared (RuntimeError)" in page.text
+    assert page.status_code == 200 and "<strong>Failed</strong>" in page.text
+    assert "The file could not be prepared (RuntimeError)" in page.text
     assert "Nora" not in page.text and "refresh" not in page.headers
     refused = client.get(f"/exports/files/{export_id}")
     assert refused.status_code == 409 and "it failed; prepare it again" in refused.text
