@@ -19,7 +19,6 @@ from tenfour.scheduling.models import (
     ClinicNurseStaffing,
     PatientCustomRoster,
     PatientDutyChange,
-    RequestStatus,
     SchedulingRequest,
     SchedulingRequestSession,
     SchedulingRun,
@@ -169,11 +168,6 @@ def request_session_ids(db: Session, request_ids: Iterable[int]) -> dict[int, li
     for request_id, session_id in db.execute(stmt):
         out[request_id].append(session_id)
     return out
-
-
-def waiting_count(db: Session, clinic_id: int) -> int:
-    return len(list(db.scalars(select(SchedulingRequest.id).where(
-        SchedulingRequest.clinic_id == clinic_id, SchedulingRequest.status == RequestStatus.WAITING.value))))
 
 
 # --- Sessions and chairs -----------------------------------------------------------------------------------
