@@ -235,7 +235,7 @@ def test_new_patient_form_keeps_values_and_shows_errors_beside_fields(client, wo
     assert 'id="c-treatment" name="consents" value="treatment" checked' in html
     assert 'id="c-contact" name="consents" value="contact">' in html, "an unticked box stays unticked"
     assert "Please check 3 fields" in html and 'href="#f-last_name"' in html
-    assert '<a href="#f-date_of_birth">Date of birth</a>: must be in the past' in html, "the summary names it as a label"
+    assert '<a href="#f-date_of_birth">Date of birth</a>: must be in the past' in html, "as labelled"
     db.expire_all()
     assert db.query(Patient).filter_by(first_name="Luis").count() == 0
 
