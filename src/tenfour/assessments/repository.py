@@ -8,6 +8,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from tenfour.assessments.models import Assessment
+from tenfour.db import remember
+
+_NEWER = aliased(Assessment)  # built once: aliasing a mapped class per call costs more than the query's SQL
 
 
 def by_id(db: Session, assessment_id: int) -> Assessment | None:
@@ -16,12 +19,18 @@ def by_id(db: Session, assessment_id: int) -> Assessment | None:
 
 def for_patient(db: Session, patient_id: int, instrument_ids: Iterable[str] | None = None,
                 current_only: bool = False) -> list[Assessment]:
+    if instrument_ids is None and not current_only:  # every row: the chart's intake and scores panels share it
+        return list(remember(db, ("assessments", patient_id), lambda: _for_patient(db, patient_id, None, False)))
+    return _for_patient(db, patient_id, instrument_ids, current_only)
+
+
+def _for_patient(db: Session, patient_id: int, instrument_ids: Iterable[str] | None,
+                 current_only: bool) -> list[Assessment]:
     stmt = select(Assessment).where(Assessment.patient_id == patient_id)
     if instrument_ids is not None:
         stmt = stmt.where(Assessment.instrument_id.in_(list(instrument_ids)))
     if current_only:
-        newer = aliased(Assessment)
-        stmt = stmt.where(~exists().where(newer.supersedes_id == Assessment.id))
+        stmt = stmt.where(~exists().where(_NEWER.supersedes_id == Assessment.id))
     return list(db.scalars(stmt.order_by(Assessment.administered_at, Assessment.id)))
 
 

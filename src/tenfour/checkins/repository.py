@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, text, update
@@ -38,6 +38,7 @@ OPEN_STATUSES = (PENDING, MISSED)
 INACTIVE_PATIENT_STATUSES = ("discharged", "ineligible")
 PCL5_FULL = ("pcl5", "pcl5-week")
 HISTORY_ORDER = (CheckIn.completed_on, CheckIn.completed_at, CheckIn.id)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 # --- Courses ------------------------------------------------------------------------------------------------
 
@@ -204,6 +205,21 @@ def completed_checkins(db: Session, course_id: int) -> list[CheckIn]:
     """Completed check-ins of a course in history order (day, then time of submission)."""
     stmt = select(CheckIn).where(CheckIn.course_id == course_id, CheckIn.status == COMPLETED)
     return list(db.scalars(stmt.order_by(*HISTORY_ORDER)))
+
+
+def completed_in(rows: Iterable[CheckIn]) -> list[CheckIn]:
+    """``completed_checkins`` over a course's check-ins already read (``course_checkins``), without another query:
+    the same rows in the same order (a missing time of submission sorts last, as PostgreSQL sorts NULL)."""
+    return sorted((c for c in rows if c.status == COMPLETED),
+                  key=lambda c: (c.completed_on is None, c.completed_on or date.min,
+                                 c.completed_at is None, c.completed_at or _EPOCH, c.id))
+
+
+def completed_times(db: Session, patient_id: int) -> list[datetime | None]:
+    """When each of a patient's completed check-ins (of every course) was submitted: what ``sign_stats`` counts,
+    without loading the rows."""
+    stmt = select(CheckIn.completed_at).where(CheckIn.patient_id == patient_id, CheckIn.status == COMPLETED)
+    return list(db.scalars(stmt))
 
 
 def patient_checkins(db: Session, patient_id: int, statuses: Iterable[str] | None = None) -> list[CheckIn]:

@@ -395,12 +395,14 @@ class SignStat:
 
 
 def sign_stats(db: Session, patient_id: int) -> list[SignStat]:
+    signs = repository.warning_signs(db, patient_id, include_removed=True)
+    if not signs:  # most patients list none: nothing to count
+        return []
     counts = repository.endorsement_counts(db, patient_id)
-    completed = repository.patient_checkins(db, patient_id, [CheckInStatus.COMPLETED.value])
+    completed = [t for t in repository.completed_times(db, patient_id) if t]
     stats = []
-    for sign in repository.warning_signs(db, patient_id, include_removed=True):
-        asked = sum(1 for c in completed if c.completed_at and c.completed_at >= sign.added_at
-                    and (sign.removed_at is None or c.completed_at < sign.removed_at))
+    for sign in signs:
+        asked = sum(1 for t in completed if t >= sign.added_at and (sign.removed_at is None or t < sign.removed_at))
         stats.append(SignStat(sign, counts.get(sign.id, 0), asked))
     return stats
 

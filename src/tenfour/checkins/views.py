@@ -51,10 +51,14 @@ class Trajectory:
     infusions: list[datetime]
 
 
-def trajectory(db: Session, patient: Patient, course: CheckinCourse | None) -> Trajectory:
+def trajectory(db: Session, patient: Patient, course: CheckinCourse | None,
+               course_rows: list[CheckIn] | None = None) -> Trajectory:
+    """``course_rows``: the course's check-ins already read (``course_checkins``), to spare reading its completed
+    ones again."""
     if course is None:
         return Trajectory([], None, [])
-    rows = repository.completed_checkins(db, course.id)
+    rows = (repository.completed_checkins(db, course.id) if course_rows is None
+            else repository.completed_in(course_rows))
     points = [(c.completed_on, c.pcl5_total) for c in rows if c.pcl5_total is not None and c.completed_on]
     values = effective_policy(db, patient.clinic_id)
     lines = None
@@ -167,7 +171,7 @@ def chart(db: Session, patient: Patient) -> ChartView:
         course=course, evaluation=evaluation, reasons=with_policy(evaluation.reasons) if evaluation else [],
         schedule=plan, signs=service.sign_stats(db, patient.id), catalogue=WARNING_SIGNS,
         reminders=reminder_view(db, patient), maintenance=maintenance(db, patient, plan.today),
-        transitions=repository.transitions(db, patient.id, 10), trajectory=trajectory(db, patient, course),
+        transitions=repository.transitions(db, patient.id, 10), trajectory=trajectory(db, patient, course, plan.all),
         state_label=detection.STATE_LABELS.get(evaluation.state) if evaluation else None,
         policy=effective_policy(db, patient.clinic_id))
 

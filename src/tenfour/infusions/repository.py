@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from tenfour.alerts.models import Alert
 from tenfour.clinics.models import Chair
 from tenfour.core.infusion import Step
+from tenfour.db import remember
 from tenfour.infusions.models import (
     InfusionAdverseEvent,
     InfusionDischarge,
@@ -73,6 +74,11 @@ def for_clinic_between(db: Session, clinic_id: int, start: datetime,
 
 
 def for_patient(db: Session, patient_id: int) -> list[InfusionSession]:
+    """Every session of the patient, newest first (read once per request for the chart's panels)."""
+    return list(remember(db, ("infusion_sessions", patient_id), lambda: _for_patient(db, patient_id)))
+
+
+def _for_patient(db: Session, patient_id: int) -> list[InfusionSession]:
     stmt = select(InfusionSession).where(InfusionSession.patient_id == patient_id)
     return list(db.scalars(stmt.order_by(InfusionSession.scheduled_start.desc(), InfusionSession.id.desc())))
 

@@ -404,7 +404,7 @@ async def intake_submit(request: Request, db: DbSession, ctx: SelfWrite) -> Resp
 
 @patient_panel("intake", "intake/_chart_panel.html", order=8, permission=Permission.REFERRAL_TRIAGE)
 def _chart_panel(db: Session, ctx: Ctx, patient: Patient) -> dict[str, Any]:
-    view = service.for_staff(db, patient)
+    view = service.for_staff(db, patient, chart=True)
     form = view.form
     return {
         "form": form, "invitation": view.invitation, "invitation_state": service.invitation_state(view.invitation),

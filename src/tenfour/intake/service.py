@@ -229,6 +229,19 @@ def intake_assessments(db: Session, patient_id: int) -> dict[str, Assessment]:
     return latest
 
 
+def intake_assessments_among(rows: list[Assessment]) -> dict[str, Assessment]:
+    """``intake_assessments`` among every assessment of the patient already read (``assessments_repository.
+    for_patient`` without filters, in its order), without another query: a row some other row supersedes is left
+    out, as the query's ``current_only`` leaves it out."""
+    superseded = {row.supersedes_id for row in rows if row.supersedes_id is not None}
+    latest: dict[str, Assessment] = {}
+    for row in rows:
+        if row.instrument_id in QUESTIONNAIRES and row.id not in superseded \
+                and row.context == AssessmentContext.INTAKE:
+            latest[row.instrument_id] = row
+    return latest
+
+
 def save_health(db: Session, ctx: Ctx, data: HealthIn) -> IntakeForm:
     """The medical screening in the eligibility vocabulary (an unknown term names itself and is refused)."""
     _, form = own_intake(db, ctx)
@@ -443,10 +456,13 @@ class IntakeView:
     assessments: dict[str, Assessment]
 
 
-def for_staff(db: Session, patient: Patient) -> IntakeView:
-    """A patient's intake for their chart (the caller has checked the patient's scope)."""
+def for_staff(db: Session, patient: Patient, *, chart: bool = False) -> IntakeView:
+    """A patient's intake for their chart (the caller has checked the patient's scope). ``chart``: for the chart
+    page, whose scores panel reads every assessment of the patient anyway (the intake ones are found among them)."""
+    found = (intake_assessments_among(assessments_repository.for_patient(db, patient.id)) if chart
+             else intake_assessments(db, patient.id))
     return IntakeView(repository.form_for_patient(db, patient.id), repository.latest_invitation(db, patient.id),
-                      intake_assessments(db, patient.id))
+                      found)
 
 
 def invitation_state(link: AccessLink | None) -> str | None:

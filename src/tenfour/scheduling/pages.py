@@ -21,7 +21,9 @@ from starlette.responses import Response
 from tenfour.clinics import repository as clinics_repository
 from tenfour.context import Ctx
 from tenfour.core import rosters as core_rosters
+from tenfour.core.infusion import Step
 from tenfour.errors import TenFourError, ValidationFailed
+from tenfour.infusions import repository as infusions_repository
 from tenfour.infusions import service as infusions
 from tenfour.patients.models import Patient
 from tenfour.plans import repository as plans_repository
@@ -589,13 +591,17 @@ def chart_panel(db: Session, ctx: Ctx, patient: Patient) -> dict[str, Any] | Non
     clinic = clinics_repository.by_id(db, patient.clinic_id)
     if clinic is None:
         return None
-    roster = roster_service.patient_roster(db, patient, clinic.timezone)
+    change_rows = repository.duty_changes(db, [patient.id])  # read once: for the roster and the list below
+    roster = roster_service.patient_roster(db, patient, clinic.timezone, change_rows)
     now = clock.now()
     next_shift = core_rosters.next_shift_start(roster, now) if roster is not None else None
+    # The infusions panel (always shown beside this one) has read the patient's sessions in this request.
+    sessions = sorted((s for s in infusions_repository.for_patient(db, patient.id)
+                       if s.status != Step.ABORTED.value and s.scheduled_start >= now),
+                      key=lambda s: (s.scheduled_start, s.id))
     return {"roster": roster, "next_shift": next_shift,
             "requests": repository.patient_requests(db, patient.id, [RequestStatus.WAITING.value]),
-            "upcoming": [s for s in repository.patient_sessions(db, patient.id) if s.scheduled_start >= now][:8],
-            "changes": repository.duty_changes(db, [patient.id], start=now)}
+            "upcoming": sessions[:8], "changes": [c for c in change_rows if c.end > now]}
 
 
 @own_panel("scheduling", "scheduling/_own_panel.html", order=15)

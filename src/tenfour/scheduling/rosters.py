@@ -31,17 +31,20 @@ CHANGE_NOTE_MAX = 200
 CALENDAR_DAYS = 42  # six weeks on the patient's calendar
 
 
-def patient_roster(db: Session, patient: Patient, clinic_timezone: str) -> rosters.Roster | None:
-    """The patient's roster with its custom cycle and every one-off change (None when none is recorded)."""
-    return patient_rosters(db, [patient], clinic_timezone)[patient.id]
+def patient_roster(db: Session, patient: Patient, clinic_timezone: str,
+                   change_rows: list[PatientDutyChange] | None = None) -> rosters.Roster | None:
+    """The patient's roster with its custom cycle and every one-off change (None when none is recorded).
+    ``change_rows``: the patient's one-off changes already read (``repository.duty_changes``), not read again."""
+    return patient_rosters(db, [patient], clinic_timezone, change_rows)[patient.id]
 
 
-def patient_rosters(db: Session, patients: list[Patient], clinic_timezone: str) -> dict[int, rosters.Roster | None]:
+def patient_rosters(db: Session, patients: list[Patient], clinic_timezone: str,
+                    change_rows: list[PatientDutyChange] | None = None) -> dict[int, rosters.Roster | None]:
     """``patient_roster`` of many patients, by patient id, in two queries (not two per patient)."""
     ids = [p.id for p in patients]
     customs = repository.custom_rosters(db, ids)
     changes: dict[int, list[rosters.DutyChange]] = {}
-    for c in repository.duty_changes(db, ids):
+    for c in repository.duty_changes(db, ids) if change_rows is None else change_rows:
         changes.setdefault(c.patient_id, []).append(rosters.DutyChange(kind=c.kind, start=c.start, end=c.end,
                                                                        note=c.note or ""))
     return {p.id: roster_for(p, clinic_timezone, changes=changes.get(p.id, ()),
