@@ -225,3 +225,29 @@ def test_intake_answers_among_every_assessment_match_the_query(db: Session, worl
     db.rollback()
 
 
+
+
+
+def test_a_patients_booster_requests_match_the_clinic_list_filtered(db: Session, world) -> None:  # type: ignore[no-untyped-def]
+    """The chart's maintenance view reads one patient's requests, not every request of the clinic."""
+    from datetime import date
+
+    from tests import factories
+
+    from tenfour.checkins.models import BoosterRequest
+
+    north = world.patient_north
+    neighbour = factories.make_patient(db, world.north, first_name="Ned", last_name="North")
+    start = date(2026, 3, 2)
+    rows = ((north, north.clinic_id), (north, world.patient_south.clinic_id), (neighbour, north.clinic_id),
+            (world.patient_south, world.patient_south.clinic_id))
+    for patient, clinic_id in rows:
+        for offset in (14, 0, 0, 7):  # ties on the window's start, broken by id
+            db.add(BoosterRequest(clinic_id=clinic_id, patient_id=patient.id, window_start=start + timedelta(offset),
+                                  window_end=start + timedelta(offset + 14), priority="normal"))
+    db.flush()
+    expected = [r for r, _ in repository.clinic_requests(db, north.clinic_id) if r.patient_id == north.id]
+    assert len(expected) == 4
+    assert repository.patient_requests(db, north.clinic_id, north.id) == expected
+    assert views.maintenance(db, north, start).requests == expected
+    db.rollback()

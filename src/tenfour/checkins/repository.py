@@ -547,6 +547,13 @@ def clinic_requests(db: Session, clinic_id: int, statuses: Iterable[str] | None 
     return [(r, p) for r, p in db.execute(stmt.order_by(BoosterRequest.window_start, BoosterRequest.id))]
 
 
+def patient_requests(db: Session, clinic_id: int, patient_id: int) -> list[BoosterRequest]:
+    """A patient's booster requests at a clinic, in the order ``clinic_requests`` lists them."""
+    return list(db.scalars(select(BoosterRequest).where(BoosterRequest.clinic_id == clinic_id,
+                                                        BoosterRequest.patient_id == patient_id)
+                           .order_by(BoosterRequest.window_start, BoosterRequest.id)))
+
+
 def request_for_proposal(db: Session, proposal_id: int) -> BoosterRequest | None:
     return db.scalar(select(BoosterRequest).where(BoosterRequest.proposal_id == proposal_id))
 

@@ -137,7 +137,7 @@ class Maintenance:
 
 def maintenance(db: Session, patient: Patient, today: date) -> Maintenance:
     proposal = repository.open_proposal(db, patient.id)
-    requests = [r for r, _ in repository.clinic_requests(db, patient.clinic_id) if r.patient_id == patient.id]
+    requests = repository.patient_requests(db, patient.clinic_id, patient.id)
     return Maintenance(proposal, requests, bool(proposal and proposal.window_end < today))
 
 
