@@ -79,3 +79,19 @@ def test_two_exports_of_the_same_records_share_no_key() -> None:
     two = {r["patient_key"] for r in deidentify(records, 11, date(2026, 2, 1)).rows}
     assert len(one) == len(two) == 11 and not one & two
     assert all(r["days_from_first_infusion"] == "" for r in deidentify(records, 11, date(2026, 2, 1)).rows)
+
+
+def test_patients_without_a_dated_fact_are_neither_counted_nor_used_to_reach_the_threshold() -> None:
+    """Eleven consenting firefighters, one of them with nothing dated yet: the file holds ten, so their group is below
+    11 and is suppressed (counting the eleventh would have shown a group of ten in the file)."""
+    first = date(2026, 3, 2)
+    facts = [Event(first, "infusion", "ketamine_iv", "infusion", "0.5", "discharged")]
+    records = [PatientRecord(ref, 7, "firefighter", "male", date(1984, 5, 1), first if ref else None,
+                             facts if ref else []) for ref in range(11)]
+    export = deidentify(records, 11, date(2026, 11, 1), random.Random(4))
+    assert (export.patients, export.withheld_small_cells, export.rows) == (0, 10, []), \
+        "ten alone are too few, even fully suppressed"
+    records.append(PatientRecord(99, 7, "firefighter", "male", date(1984, 5, 1), first, facts))
+    export = deidentify(records, 11, date(2026, 11, 1), random.Random(4))
+    assert export.patients == 11 == len({r["patient_key"] for r in export.rows})
+    assert {r["responder_role"] for r in export.rows} == {"firefighter"}

@@ -10,6 +10,7 @@
   policy ``export.min_cell_size``): patients whose (site, role, sex, age band) group is smaller than the threshold
   have role, sex and age band replaced by "suppressed"; if that suppressed group of their site is still too small
   their site is suppressed too; if the fully suppressed group is still too small those patients are withheld.
+  Group sizes count only the patients the file has rows for (a consenting patient with no dated fact is left out).
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def deidentify(records: Iterable[PatientRecord], min_cell_size: int, today: date
                rng: random.Random | None = None) -> Export:
     """The export's rows: random keys and site codes, shifted dates, suppressed small cells (module doc)."""
     rng = rng or random.Random(secrets.randbits(64))
-    records = list(records)
+    # A patient with no dated fact has no row: they are not in the file, so they neither count as exported nor help
+    # a group reach the threshold (the groups must be at least that large in the file itself).
+    records = [r for r in records if r.events]
     sites = sorted({r.site_ref for r in records})
     rng.shuffle(sites)
     site_code = {ref: f"site-{i + 1}" for i, ref in enumerate(sites)}
