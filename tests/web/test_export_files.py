@@ -202,6 +202,51 @@ def test_the_job_reads_through_the_analytics_sessions_and_writes_through_the_pri
     assert len(reads) == 1 and the_file(db, export.id).patients == 12
 
 
+def test_consent_is_read_on_the_primary_so_a_lagging_replica_cannot_export_a_withdrawal(
+        db, world, session_factory, settings, monkeypatch, research) -> None:  # type: ignore[no-untyped-def]
+    """The replica here is the same database, so it still shows everyone's consent; the primary's answer (one patient
+    has just withdrawn) is the one that counts."""
+    from tenfour.exports import service as export_service
+
+    replica_sessions = []
+
+    def replica(given_settings, primary):  # type: ignore[no-untyped-def]
+        def session():  # type: ignore[no-untyped-def]
+            made = primary()
+            replica_sessions.append(made)
+            return made
+        return session
+
+    withdrawn = min(export_service.consenting_ids(db, [world.north.id]))
+    asked_on = []
+
+    def on_primary(session, clinic_ids):  # type: ignore[no-untyped-def]
+        asked_on.append(session)
+        return {i for i in real(session, clinic_ids) if i != withdrawn}
+
+    real = export_service.consenting_ids
+    monkeypatch.setattr("tenfour.exports.files.analytics_session_factory", replica)
+    monkeypatch.setattr("tenfour.exports.service.consenting_ids", on_primary)
+    export = files.request_file(db, ctx_for(world.user("manager")))
+    db.commit()
+    assert files.render(session_factory, settings, export.id)["state"] == "ready"
+    assert len(asked_on) == 1 and asked_on[0] not in replica_sessions and len(replica_sessions) == 1
+    made = the_file(db, export.id)
+    assert (made.patients, made.withheld_no_consent) == (11, 2), "the world's patient and the one who withdrew"
+
+
+def test_an_unreachable_replica_does_not_stop_the_export(db, world, session_factory, settings, monkeypatch,
+                                                         research) -> None:  # type: ignore[no-untyped-def]
+    from tenfour.db import make_engine, make_session_factory
+
+    nowhere = make_session_factory(make_engine("postgresql://tenfour@127.0.0.1:1/none?connect_timeout=2"))
+    monkeypatch.setattr("tenfour.exports.files.analytics_session_factory", lambda given, primary: nowhere)
+    export = files.request_file(db, ctx_for(world.user("manager")))
+    db.commit()
+    assert files.render(session_factory, settings, export.id)["state"] == "ready"
+    assert the_file(db, export.id).patients == 12, "read on the primary instead"
+
+
 def test_the_server_runs_the_job_in_its_runner_thread_after_the_commit(client, db, world, research) -> None:  # type: ignore[no-untyped-def]
     csrf = sign_in_browser(client, db, world.user("admin"))
     response = prepare(client, csrf, clinic="")  # all the admin's clinics: north only

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenfour.accounts import service as accounts
@@ -156,10 +157,13 @@ def render(factory: sessionmaker[Session], settings: Settings, export_id: int) -
         purged = repository.purge_expired(db, now)
         claimed = repository.claim(db, export_id, now, stale_before=now - STALE_AFTER)
         clinic_ids = list(claimed.clinic_ids) if claimed else []
+        # Consent as it stands now, from the primary: a replica behind it must not export a patient who has just
+        # withdrawn their consent.
+        consenting = service.consenting_ids(db, clinic_ids) if claimed else set()
     if claimed is None:
         return {"state": "not_needed", "purged": purged}
     try:
-        content, size, counts, names, filename = _build(analytics_session_factory(settings, factory), clinic_ids)
+        content, size, counts, names, filename = _build_anywhere(factory, settings, clinic_ids, consenting)
     except Exception as error:  # noqa: BLE001 - recorded on the file; the requester sees it and may try again
         log.exception("research export failed", extra={"job": "render_export", "outcome": "failed"})
         with session_scope(factory, settings) as db:
@@ -183,14 +187,29 @@ def render(factory: sessionmaker[Session], settings: Settings, export_id: int) -
     return {"state": "ready", "purged": purged, "rows": counts["rows"]}
 
 
-def _build(reader: sessionmaker[Session], clinic_ids: list[int]
+def _build_anywhere(factory: sessionmaker[Session], settings: Settings, clinic_ids: list[int], consenting: set[int]
+                    ) -> tuple[bytes, int, dict[str, int], list[str], str]:
+    """Build on the analytics database (the replica when one is set); when it cannot be reached or breaks off, on
+    the primary (the file is still prepared, as the dashboard is still shown; the log says so)."""
+    reader = analytics_session_factory(settings, factory)
+    try:
+        return _build(reader, clinic_ids, consenting)
+    except OperationalError as error:
+        if reader is factory:
+            raise
+        log.warning("analytics database unavailable (%s): the export reads the primary", type(error).__name__)
+        return _build(factory, clinic_ids, consenting)
+
+
+def _build(reader: sessionmaker[Session], clinic_ids: list[int], consenting: set[int]
            ) -> tuple[bytes, int, dict[str, int], list[str], str]:
-    """Read and de-identify on the analytics session (read only: it is rolled back), then compress."""
+    """Read and de-identify on the analytics session (read only: it is rolled back), then compress. ``consenting``:
+    the patients whose research consent stands (read from the primary)."""
     with reader() as db:
         clinics = clinics_repository.list_clinics(db, frozenset(clinic_ids))
         if len(clinics) != len(clinic_ids):
             raise LookupError("a clinic of the export no longer exists")
-        result, no_consent = service.deidentified_rows(db, clinics)
+        result, no_consent = service.deidentified_rows(db, clinics, consenting)
         names, filename = [c.slug for c in clinics], service.filename_for(clinics)
         db.rollback()
     buffer = io.BytesIO()

@@ -126,15 +126,25 @@ def _records(db: Session, patients: list[Patient], zones: dict[int, ZoneInfo]) -
     return list(by_id.values())
 
 
-def deidentified_rows(db: Session, clinics: list[Clinic]) -> tuple[deidentify.Export, int]:
+def consenting_ids(db: Session, clinic_ids: Iterable[int]) -> set[int]:
+    """The patients of these clinics whose research consent stands (read on the primary by the export job)."""
+    patients = db.scalars(select(Patient).where(Patient.clinic_id.in_(list(clinic_ids)))
+                          .options(selectinload(Patient.consents)))
+    return {p.id for p in patients if _consented(p)}
+
+
+def deidentified_rows(db: Session, clinics: list[Clinic], consent: set[int] | None = None
+                      ) -> tuple[deidentify.Export, int]:
     """The de-identified rows of ``clinics`` (consenting patients only, dates shifted per patient, small cells
     suppressed at the strictest ``export.min_cell_size`` of the clinics) and how many patients were left out for want
-    of consent. Reads only: the background job runs it on the analytics database (``exports.files``)."""
+    of consent. Reads only: the background job runs it on the analytics database (``exports.files``), with
+    ``consent`` (the patients whose research consent stands) read on the primary, so that a replica behind it cannot
+    export a patient who has withdrawn. A patient must consent in both to be exported."""
     zones = {c.id: ZoneInfo(c.timezone) for c in clinics}
     min_cell = max(int(effective_policy(db, c.id)["export.min_cell_size"]) for c in clinics)
     everyone = list(db.scalars(select(Patient).where(Patient.clinic_id.in_(list(zones)))
                                .options(selectinload(Patient.consents)).order_by(Patient.id)))
-    consenting = [p for p in everyone if _consented(p)]
+    consenting = [p for p in everyone if _consented(p) and (consent is None or p.id in consent)]
     result = deidentify.deidentify(_records(db, consenting, zones), min_cell, utcnow().date())
     return result, len(everyone) - len(consenting)
 
