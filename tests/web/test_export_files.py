@@ -127,6 +127,8 @@ def test_prepare_then_download_gives_the_same_file_as_the_immediate_export(
     listed = client.get("/exports")
     assert f'href="/exports/files/{export_id}"' in listed.text and "refresh" not in listed.headers
     assert "<strong>Ready</strong>" in listed.text and "12 patients, 84 rows" in listed.text
+    assert f"<span>File {export_id}</span>" in listed.text and f", file {export_id}</span>" in listed.text
+    assert "Times are America/Chicago time." in listed.text, "the clinic's zone, named"
 
     prepared = client.get(f"/exports/files/{export_id}")
     assert prepared.status_code == 200 and prepared.headers["content-type"].startswith("text/csv")

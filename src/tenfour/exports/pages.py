@@ -110,7 +110,8 @@ async def prepare_export(request: Request, db: DbSession, ctx: Export) -> Respon
     except ValidationFailed as error:
         return _exports_page(request, db, ctx, {"clinic": slug[:60]}, errors_from(error), error.status_code)
     return flash(request, RedirectResponse(f"/exports#file-{export.id}", status_code=303),
-                 "The export is being prepared. This page refreshes itself; the file appears below when it is ready.")
+                 f"Asked for: file {export.id}. It is prepared in the background and listed below; this page "
+                 "refreshes itself until it is ready.")
 
 
 @router.get("/exports/files/{export_id}")
