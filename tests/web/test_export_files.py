@@ -237,6 +237,24 @@ def test_consent_is_read_on_the_primary_so_a_lagging_replica_cannot_export_a_wit
     assert (made.patients, made.withheld_no_consent) == (11, 2), "the world's patient and the one who withdrew"
 
 
+def test_consenting_ids_are_the_patients_whose_research_consent_stands(db, world, research) -> None:  # type: ignore[no-untyped-def]
+    from tenfour.exports import service as export_service
+    from tenfour.patients.models import Patient
+
+    withdrew = factories.make_patient(db, world.north, first_name="Withdrew", last_name="Subject")
+    db.add(PatientConsent(patient_id=withdrew.id, kind="research_deidentified", version="2026-11",
+                          withdrawn_at=utcnow()))
+    db.add(PatientConsent(patient_id=world.patient_south.id, kind="research_deidentified", version="2026-11"))
+    db.add(PatientConsent(patient_id=world.patient_north.id, kind="contact", version="2026-11"))
+    db.flush()
+    north = set(db.scalars(select(Patient.id).where(Patient.clinic_id == world.north.id,
+                                                    Patient.first_name.like("Research%"))))
+    assert len(north) == 12
+    assert export_service.consenting_ids(db, [world.north.id]) == north
+    assert export_service.consenting_ids(db, [world.north.id, world.south.id]) == north | {world.patient_south.id}
+    db.rollback()
+
+
 def test_an_unreachable_replica_does_not_stop_the_export(db, world, session_factory, settings, monkeypatch,
                                                          research) -> None:  # type: ignore[no-untyped-def]
     from tenfour.db import make_engine, make_session_factory

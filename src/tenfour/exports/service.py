@@ -31,7 +31,7 @@ from tenfour.errors import Forbidden, ValidationFailed
 from tenfour.exports import deidentify
 from tenfour.exports.deidentify import Event, PatientRecord
 from tenfour.infusions.models import InfusionAdverseEvent, InfusionDose, InfusionSession
-from tenfour.patients.models import ConsentKind, Patient
+from tenfour.patients.models import ConsentKind, Patient, PatientConsent
 
 CHUNK = 500  # patients per query round (IN lists stay small on every database)
 RESEARCH = ConsentKind.RESEARCH_DEIDENTIFIED.value
@@ -128,9 +128,10 @@ def _records(db: Session, patients: list[Patient], zones: dict[int, ZoneInfo]) -
 
 def consenting_ids(db: Session, clinic_ids: Iterable[int]) -> set[int]:
     """The patients of these clinics whose research consent stands (read on the primary by the export job)."""
-    patients = db.scalars(select(Patient).where(Patient.clinic_id.in_(list(clinic_ids)))
-                          .options(selectinload(Patient.consents)))
-    return {p.id for p in patients if _consented(p)}
+    stmt = (select(PatientConsent.patient_id).join(Patient, Patient.id == PatientConsent.patient_id)
+            .where(Patient.clinic_id.in_(list(clinic_ids)), PatientConsent.kind == RESEARCH,
+                   PatientConsent.withdrawn_at.is_(None)))
+    return set(db.scalars(stmt))  # ids only: the records themselves are read where the file is built
 
 
 def deidentified_rows(db: Session, clinics: list[Clinic], consent: set[int] | None = None
